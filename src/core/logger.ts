@@ -1,0 +1,297 @@
+import { format as formatMessage } from 'node:util'
+import { callerOf } from './callsite.js'
+import type { Formatter } from './format/formatter.js'
+import { LEVEL_NAMES, LEVEL_VALUES, SILENT_LEVEL, levelNameOf, levelValue, type LevelInput, type LevelName } from './levels.js'
+import { LoggerContext, type CallSite, type LogRecord } from './record.js'
+import { compileRedaction, type RedactOption, type Redactor } from './redact.js'
+import { FailureReport, type Sink } from './sink.js'
+import {
+  asText, resolveLimits, serializeError, serializeFields, truncate,
+  type Plain, type SerializedError, type SerializeLimits,
+} from './serialize.js'
+
+/**
+ * `log.info('message %s', arg)`, `log.info({ user }, 'message')`, `log.error(err)`,
+ * `log.error(err, 'while saving')`. Never throws.
+ */
+export interface LogMethod {
+  (message: string, ...args: unknown[]): void
+  (fields: object, message?: string, ...args: unknown[]): void
+  (value: unknown, message?: string, ...args: unknown[]): void
+}
+
+export interface LoggerOptions {
+  /** Shown as `name` in JSON and `{name}` in patterns. */
+  name?: string
+  /** The lowest level logged; default `info`. Readable and settable later as `logger.level`. */
+  level?: LevelInput
+  /** Default: one console sink. */
+  sinks?: readonly Sink[]
+  /** Paths whose values are replaced by `[Redacted]` in every sink: `['password', 'req.headers.authorization', '*.token']`. */
+  redact?: RedactOption
+  /** Fields on every record of this logger, as if given to `child()`. */
+  bindings?: object
+  /** Bounds on strings, depth, arrays and objects in a record. */
+  limits?: Partial<SerializeLimits>
+}
+
+/** A sink as the logger sees it: with its formatter and the report its failures go to. */
+interface Slot {
+  readonly sink: Sink
+  readonly level: number
+  readonly formatter: Formatter
+  readonly failures: FailureReport
+}
+
+/** What a logger shares with its children. */
+interface Shared {
+  readonly slots: readonly Slot[]
+  readonly lowestSinkLevel: number
+  readonly needsCallsite: boolean
+  readonly redact: Redactor | undefined
+  readonly limits: SerializeLimits
+}
+
+const OWN_FILE = new URL(import.meta.url).pathname
+
+function noop(): void {}
+
+function isError(value: unknown): value is Error {
+  return value instanceof Error
+}
+
+function buildMessage(template: unknown, args: readonly unknown[]): string {
+  if (typeof template !== 'string') return template === undefined ? '' : asText(template, '')
+  if (args.length === 0) return template
+  try {
+    return formatMessage(template, ...args)
+  } catch (error) {
+    return `${template} [arguments could not be formatted: ${asText(error, 'unknown error')}]`
+  }
+}
+
+function slotsOf(sinks: readonly Sink[]): Slot[] {
+  return sinks.map((sink, index) => {
+    if (sink === null || typeof sink !== 'object' || typeof sink.write !== 'function' || !sink.formatter) {
+      throw new TypeError(`Expected \`sinks[${index}]\` to be a sink such as fileSink() or consoleSink(), got \`${String(sink)}\` (${typeof sink})`)
+    }
+    const level = typeof sink.level === 'number' ? sink.level : 0
+    return { sink, level, formatter: sink.formatter, failures: sink.failures ?? new FailureReport(sink.name ?? `sinks[${index}]`) }
+  })
+}
+
+/** A logger: level methods, child loggers with bindings, flush and close. Create one with `createLogger()`. */
+export class Logger {
+  declare trace: LogMethod
+  declare debug: LogMethod
+  declare info: LogMethod
+  declare success: LogMethod
+  declare warn: LogMethod
+  declare error: LogMethod
+  declare fatal: LogMethod
+  /** Alias of `warn`, for users coming from Python. */
+  declare warning: LogMethod
+  /** Alias of `fatal`, for users coming from Python. */
+  declare critical: LogMethod
+
+  readonly #shared: Shared
+  readonly #context: LoggerContext
+  #level: number
+
+  /** @internal Use `createLogger()` and `logger.child()`. */
+  constructor(shared: Shared, context: LoggerContext, level: number) {
+    this.#shared = shared
+    this.#context = context
+    this.#level = level
+    this.#bindMethods()
+  }
+
+  /** The name of the current level (`'silent'` when nothing is logged); assign a name, alias or number. */
+  get level(): LevelName | 'silent' {
+    return this.#level === SILENT_LEVEL ? 'silent' : levelNameOf(this.#level)
+  }
+
+  set level(value: LevelInput) {
+    this.#level = levelValue(value)
+    this.#bindMethods()
+  }
+
+  /** The current level as a number. */
+  get levelValue(): number {
+    return this.#level
+  }
+
+  get name(): string | undefined {
+    return this.#context.name
+  }
+
+  /** The fields bound to this logger, serialized. */
+  get bindings(): { readonly [key: string]: Plain } {
+    return this.#context.bindings
+  }
+
+  /** The sinks this logger (and its children) write to. */
+  get sinks(): readonly Sink[] {
+    return this.#shared.slots.map((slot) => slot.sink)
+  }
+
+  /** Whether a record of this level would be written: the logger's level and at least one sink's allow it. */
+  isLevelEnabled(level: LevelInput): boolean {
+    const value = levelValue(level)
+    return value >= this.#level && value >= this.#shared.lowestSinkLevel && value !== SILENT_LEVEL
+  }
+
+  /** A logger whose records carry these fields; it shares the sinks and starts at this logger's level. */
+  child(bindings: object, options: { name?: string; level?: LevelInput } = {}): Logger {
+    const shared = this.#shared
+    const own = bindings !== null && typeof bindings === 'object' ? serializeFields(bindings, shared.limits) : {}
+    const merged = { ...this.#context.bindings, ...own }
+    shared.redact?.(merged)
+    const context = new LoggerContext(options.name ?? this.#context.name, merged)
+    return new Logger(shared, context, options.level === undefined ? this.#level : levelValue(options.level))
+  }
+
+  /** Resolves when every sink has written everything it holds. */
+  async flush(): Promise<void> {
+    await Promise.all(this.#shared.slots.map(async (slot) => {
+      try {
+        await slot.sink.flush()
+      } catch (error) {
+        slot.failures.report(error, 'flush')
+      }
+    }))
+  }
+
+  /** Writes everything every sink holds before returning. */
+  flushSync(): void {
+    for (const slot of this.#shared.slots) {
+      try {
+        slot.sink.flushSync()
+      } catch (error) {
+        slot.failures.report(error, 'flushSync')
+      }
+    }
+  }
+
+  /** Flushes and closes every sink; the children share them and are closed too. */
+  async close(): Promise<void> {
+    await this.flush()
+    await Promise.all(this.#shared.slots.map(async (slot) => {
+      try {
+        await slot.sink.close()
+      } catch (error) {
+        slot.failures.report(error, 'close')
+      }
+    }))
+  }
+
+  #bindMethods(): void {
+    const threshold = Math.max(this.#level, this.#shared.lowestSinkLevel)
+    for (const name of LEVEL_NAMES) {
+      const value = LEVEL_VALUES[name]
+      this[name] = value >= threshold && threshold !== SILENT_LEVEL ? this.#method(value, name) : noop
+    }
+    this.warning = this.warn
+    this.critical = this.fatal
+  }
+
+  #method(level: number, levelName: LevelName): LogMethod {
+    const write = (first: unknown, second: unknown, rest: unknown[]): void => {
+      try {
+        this.#write(level, levelName, first, second, rest)
+      } catch (error) {
+        // Only a bug of ours lands here; the promise is that a log call never throws.
+        this.#shared.slots[0]?.failures.report(error, 'record building')
+      }
+    }
+    return function log(first?: unknown, second?: unknown, ...rest: unknown[]): void {
+      write(first, second, rest)
+    }
+  }
+
+  #write(level: number, levelName: LevelName, first: unknown, second: unknown, rest: unknown[]): void {
+    const shared = this.#shared
+    const limits = shared.limits
+    let msg: string
+    let fields: { [key: string]: Plain } | undefined
+    let err: SerializedError | undefined
+    if (typeof first === 'string') {
+      msg = second === undefined && rest.length === 0 ? first : buildMessage(first, [second, ...rest])
+    } else if (isError(first)) {
+      err = serializeError(first, limits)
+      msg = second === undefined ? err.message : buildMessage(second, rest)
+    } else if (first !== null && typeof first === 'object') {
+      fields = serializeFields(first, limits)
+      const nested = fields['err']
+      if (nested !== undefined && isErrorField(first)) {
+        err = nested as SerializedError
+        delete fields['err']
+      }
+      if (shared.redact) shared.redact(fields)
+      msg = second === undefined ? '' : buildMessage(second, rest)
+    } else {
+      msg = buildMessage(first, second === undefined ? [] : [second, ...rest])
+    }
+    const record: LogRecord = {
+      level,
+      levelName,
+      time: Date.now(),
+      msg: truncate(msg, limits),
+      context: this.#context,
+      fields,
+      err,
+      callsite: shared.needsCallsite ? callerOf(OWN_FILE) : undefined,
+    }
+    dispatch(shared.slots, record)
+    if (level >= LEVEL_VALUES.fatal) this.flushSync()
+  }
+}
+
+function isErrorField(fields: object): boolean {
+  try {
+    return (fields as { err?: unknown }).err instanceof Error
+  } catch {
+    return false
+  }
+}
+
+/** Formats once per distinct format and hands each sink its line; one failing sink never stops the others. */
+function dispatch(slots: readonly Slot[], record: LogRecord): void {
+  let firstKey: string | undefined
+  let firstLine = ''
+  let others: Map<string, string> | undefined
+  for (const slot of slots) {
+    if (record.level < slot.level) continue
+    try {
+      const key = slot.formatter.key
+      let line: string | undefined
+      if (key === firstKey) line = firstLine
+      else if (firstKey === undefined) {
+        line = firstLine = slot.formatter.format(record)
+        firstKey = key
+      } else {
+        others ??= new Map()
+        line = others.get(key)
+        if (line === undefined) others.set(key, (line = slot.formatter.format(record)))
+      }
+      slot.sink.write(line, record)
+    } catch (error) {
+      slot.failures.report(error)
+    }
+  }
+}
+
+/** Builds the shared part of a root logger from options; throws on bad configuration. */
+export function createShared(options: LoggerOptions, sinks: readonly Sink[]): Shared {
+  if (!Array.isArray(sinks)) throw new TypeError(`Expected \`sinks\` to be an array, got \`${String(sinks)}\` (${typeof sinks})`)
+  const slots = slotsOf(sinks)
+  return {
+    slots,
+    lowestSinkLevel: slots.length === 0 ? SILENT_LEVEL : Math.min(...slots.map((slot) => slot.level)),
+    needsCallsite: slots.some((slot) => slot.formatter.needsCallsite),
+    redact: compileRedaction(options.redact),
+    limits: resolveLimits(options.limits),
+  }
+}
+
+export type { CallSite }

@@ -1,0 +1,45 @@
+import type { LevelName } from './levels.js'
+import type { Plain, SerializedError } from './serialize.js'
+
+/** Where a log call was made; computed only when a format asks for it. */
+export interface CallSite {
+  file: string
+  line: number
+  column: number
+  function: string
+}
+
+/**
+ * What a logger and its children share: the name and the bindings, serialized and
+ * redacted once at `child()`, plus each format's rendering of them, made on first use.
+ */
+export class LoggerContext {
+  readonly rendered = new Map<string, string>()
+  constructor(
+    readonly name: string | undefined,
+    readonly bindings: { readonly [key: string]: Plain },
+  ) {}
+
+  /** Renders the context once per format key; the hot path then only concatenates. */
+  render(key: string, render: (context: LoggerContext) => string): string {
+    let text = this.rendered.get(key)
+    if (text === undefined) this.rendered.set(key, (text = render(this)))
+    return text
+  }
+}
+
+/** One log call, built once and handed to every sink. */
+export interface LogRecord {
+  /** The level number (pino-compatible). */
+  readonly level: number
+  /** The name of the level the number falls in. */
+  readonly levelName: LevelName
+  /** Epoch milliseconds. */
+  readonly time: number
+  readonly msg: string
+  readonly context: LoggerContext
+  /** This call's own fields, serialized and redacted; undefined when there are none. */
+  readonly fields: { readonly [key: string]: Plain } | undefined
+  readonly err: SerializedError | undefined
+  readonly callsite: CallSite | undefined
+}

@@ -1,0 +1,70 @@
+import { writeSync } from 'node:fs'
+import type { Formatter } from './format/formatter.js'
+import type { LogRecord } from './record.js'
+
+/** Where records go. The logger formats once per format and hands each sink its line. */
+export interface Sink {
+  /** Names the sink in error reports, e.g. `file logs/app.log`. */
+  readonly name: string
+  /** The lowest level number this sink takes. */
+  readonly level: number
+  readonly formatter: Formatter
+  /** Failures are reported through this, once per sink; logger-made if a sink has none. */
+  readonly failures?: FailureReport
+  /** Takes one formatted line (newline included); must not throw, but the logger survives if it does. */
+  write(line: string, record: LogRecord): void
+  /** Resolves when everything written so far has reached its destination. */
+  flush(): Promise<void>
+  /** Pushes everything out before returning; used on every exit path. */
+  flushSync(): void
+  close(): Promise<void>
+}
+
+/**
+ * The one clear block on stderr for a failing sink: printed for its first failure,
+ * then only counted, so a broken sink cannot flood the terminal. The program goes on.
+ */
+export class FailureReport {
+  #count = 0
+  #lastError: unknown = undefined
+
+  constructor(readonly sinkName: string) {}
+
+  /** How many failures this sink has had. */
+  get count(): number {
+    return this.#count
+  }
+
+  get lastError(): unknown {
+    return this.#lastError
+  }
+
+  report(error: unknown, during = 'write'): void {
+    this.#count++
+    this.#lastError = error
+    if (this.#count > 1) return
+    let detail: string
+    try {
+      detail = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error)
+    } catch {
+      detail = 'an error that cannot be printed'
+    }
+    const block =
+      `\n── blackbox: sink "${this.sinkName}" failed during ${during} ──\n` +
+      `${detail.replace(/^/gm, '  ')}\n` +
+      `── the other sinks go on; further failures of this sink are counted, not printed ──\n\n`
+    try {
+      writeSync(2, block)
+    } catch {
+      // stderr itself is gone: there is nowhere left to say it.
+    }
+  }
+}
+
+/** Options every sink takes. */
+export interface SinkOptions {
+  /** The lowest level this sink writes; default: everything the logger passes. */
+  level?: import('./levels.js').LevelInput
+  /** `'text'`, `'json'`, a preset name (`'loguru'`), a pattern, or a formatter. */
+  format?: import('./format/index.js').FormatOption
+}
