@@ -61,7 +61,7 @@ function isError(value: unknown): value is Error {
 }
 
 function buildMessage(template: unknown, args: readonly unknown[]): string {
-  if (typeof template !== 'string') return template === undefined ? '' : asText(template, '')
+  if (typeof template !== 'string') return template === undefined ? '' : asText(template, 'null')
   if (args.length === 0) return template
   try {
     return formatMessage(template, ...args)

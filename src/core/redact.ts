@@ -14,7 +14,7 @@ interface PathNode {
 /** Replaces the values at the compiled paths, in place, in plain data the logger owns. */
 export type Redactor = (target: { [key: string]: Plain }) => void
 
-const SEGMENT = /\[\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\]|([^.[\]]+)/gy
+const SEGMENT = /\[\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|(\d+|\*))\s*\]|([^.[\]]+)/gy
 
 /** Splits `a.b["c.d"].*` into segments; throws with the path quoted when it cannot. */
 export function parsePath(path: string): string[] {
@@ -26,7 +26,7 @@ export function parsePath(path: string): string[] {
     SEGMENT.lastIndex = index
     const match = SEGMENT.exec(path)
     if (!match) break
-    segments.push((match[1] ?? match[2] ?? match[3] ?? '').replace(/\\(.)/g, '$1'))
+    segments.push((match[1] ?? match[2] ?? match[3] ?? match[4] ?? '').replace(/\\(.)/g, '$1'))
     index = SEGMENT.lastIndex
   }
   if (path.length === 0 || index !== path.length) {
