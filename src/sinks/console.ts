@@ -13,6 +13,25 @@ export interface ConsoleSinkOptions extends SinkOptions {
 }
 
 type Colour = (text: string) => string
+type ErrorListener = (error: NodeJS.ErrnoException) => void
+
+// The console sinks of one stream share one 'error' listener, kept on the stream itself,
+// so a program that makes many loggers does not pile listeners up on process.stderr.
+const WATCHERS = Symbol.for('blackbox-log.consoleErrorWatchers')
+
+function watchErrors(stream: NodeJS.WritableStream, listener: ErrorListener): () => void {
+  const holder = stream as NodeJS.WritableStream & { [WATCHERS]?: Set<ErrorListener> }
+  let watchers = holder[WATCHERS]
+  if (watchers === undefined) {
+    const all = (watchers = new Set())
+    holder[WATCHERS] = all
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      for (const watcher of all) watcher(error)
+    })
+  }
+  watchers.add(listener)
+  return () => watchers.delete(listener)
+}
 
 /** Decides colour once: `NO_COLOR` wins, then `FORCE_COLOR`, then whether the stream is a TTY. */
 export function shouldColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
@@ -45,6 +64,7 @@ export class ConsoleSink implements Sink {
   readonly failures: FailureReport
   readonly colors: boolean
   readonly #stream: NodeJS.WritableStream
+  readonly #unwatch: () => void
   #disabled = false
 
   constructor(options: ConsoleSinkOptions = {}) {
@@ -61,7 +81,7 @@ export class ConsoleSink implements Sink {
     this.failures = new FailureReport(this.name)
     // A reader that went away (`node app | head`) must not crash the program: the
     // stream's 'error' event would be unhandled. EPIPE quietly disables the sink.
-    this.#stream.on('error', (error: NodeJS.ErrnoException) => {
+    this.#unwatch = watchErrors(this.#stream, (error) => {
       this.#disabled = true
       if (error.code !== 'EPIPE') this.failures.report(error, 'write')
     })
@@ -97,6 +117,7 @@ export class ConsoleSink implements Sink {
 
   async close(): Promise<void> {
     await this.flush()
+    this.#unwatch()
   }
 }
 

@@ -1,4 +1,5 @@
-import { levelValue } from '../core/levels.js'
+import { LEVEL_VALUES, levelValue } from '../core/levels.js'
+import { LoggerContext } from '../core/record.js'
 import { resolveFormat } from '../core/format/index.js'
 import type { Formatter } from '../core/format/formatter.js'
 import { FailureReport, type Sink, type SinkOptions } from '../core/sink.js'
@@ -9,6 +10,14 @@ import { registerSink, unregisterSink } from './registry.js'
 export const BATCH_SIZE_BYTES = 64 * 1024
 /** The longest a record waits in `batched` mode before it is written. */
 export const BATCH_INTERVAL_MS = 100
+/** While the file cannot be written, `batched` mode keeps at most this much for the next attempt; older records are dropped and counted. */
+export const MAX_RETAINED_BYTES = 4 * 1024 * 1024
+
+function countLines(text: string): number {
+  let count = 0
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++
+  return count
+}
 
 export type Durability = 'sync' | 'batched'
 export type FsyncPolicy = 'never' | 'always' | number
@@ -34,6 +43,8 @@ export interface FileSinkOptions extends SinkOptions {
   /** The file-system calls to use; for fault injection in tests. */
   fs?: WriterFs
 }
+
+const NOTICE_CONTEXT = new LoggerContext('blackbox', {})
 
 function positiveInteger(value: unknown, option: string, fallback: number): number {
   if (value === undefined) return fallback
@@ -68,6 +79,7 @@ export class FileSink implements Sink {
   #fsyncTimer: NodeJS.Timeout | undefined
   #dirty = false
   #closed = false
+  #dropped = 0
   readonly #onSignal = (): void => this.reopen()
 
   constructor(options: FileSinkOptions) {
@@ -127,10 +139,35 @@ export class FileSink implements Sink {
     }
   }
 
+  /** Records lost because the file could not be written; told in the file once writing works again. */
+  get dropped(): number {
+    return this.#dropped
+  }
+
   #writeNow(data: string): void {
-    this.#writer.write(data)
+    try {
+      this.#writer.write(this.#dropped > 0 ? this.#dropNotice() + data : data)
+    } catch (error) {
+      // A batch is kept for the next attempt (see flushSync); a single record is lost.
+      if (this.durability === 'sync') this.#dropped++
+      throw error
+    }
+    this.#dropped = 0
     this.#dirty = true
     if (this.#fsync === 'always') this.#fsyncIfDirty()
+  }
+
+  #dropNotice(): string {
+    return this.formatter.format({
+      level: LEVEL_VALUES.warn,
+      levelName: 'warn',
+      time: Date.now(),
+      msg: `blackbox: ${this.#dropped} records were dropped while ${this.path} could not be written (${String(this.failures.lastError)})`,
+      context: NOTICE_CONTEXT,
+      fields: { dropped: this.#dropped },
+      err: undefined,
+      callsite: undefined,
+    })
   }
 
   #fsyncIfDirty(): void {
@@ -166,8 +203,12 @@ export class FileSink implements Sink {
     try {
       this.#writeNow(data)
     } catch (error) {
-      // Keep the batch for the next attempt instead of dropping it.
+      // Keep the batch for the next attempt, within a bound (memory is bounded too).
       this.#buffer = data + this.#buffer
+      if (this.#buffer.length > MAX_RETAINED_BYTES) {
+        this.#dropped += countLines(this.#buffer)
+        this.#buffer = ''
+      }
       throw error
     }
   }

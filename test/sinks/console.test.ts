@@ -91,3 +91,10 @@ test('EPIPE on a closed stdout disables the console sink quietly; the program an
   const written = readFileSync(path, 'utf8').split('\n').filter(Boolean)
   assert.equal(written.length, 2001)
 })
+
+test('many console sinks on one stream share one error listener', async () => {
+  const before = process.stderr.listenerCount('error')
+  const logs = Array.from({ length: 20 }, () => createLogger())
+  assert.ok(process.stderr.listenerCount('error') <= before + 1)
+  await Promise.all(logs.map((log) => log.close()))
+})

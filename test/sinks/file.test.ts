@@ -131,3 +131,34 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000)
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
 }
+
+test('records lost while the file cannot be written are counted and told in the file once it works again', async () => {
+  for (const durability of ['sync', 'batched'] as const) {
+    const path = join(dir, `dropped-${durability}.log`)
+    let full = false
+    const faulty: WriterFs = {
+      ...fs,
+      writeSync: ((fd: number, data: string) => {
+        if (full) throw Object.assign(new Error('ENOSPC: injected'), { code: 'ENOSPC' })
+        return fs.writeSync(fd, data)
+      }) as typeof fs.writeSync,
+    }
+    const sink = fileSink({ path, durability, fs: faulty, batchSize: 1, format: 'json' })
+    const log = createLogger({ sinks: [sink] })
+    log.info('before')
+    full = true
+    log.info('lost 1')
+    log.info('lost 2')
+    full = false
+    // batched: the batch that failed was kept and is written now; sync: the two records were lost.
+    log.info('after')
+    await log.close()
+    const messages = lines(path).map((line) => (JSON.parse(line) as { msg: string }).msg)
+    if (durability === 'batched') assert.deepEqual(messages, ['before', 'lost 1', 'lost 2', 'after'], durability)
+    else {
+      assert.equal(messages.length, 3, durability)
+      assert.match(messages[1] ?? '', /^blackbox: 2 records were dropped while .* could not be written \(Error: ENOSPC: injected\)$/)
+      assert.equal(messages[2], 'after')
+    }
+  }
+})

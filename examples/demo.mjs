@@ -1,0 +1,51 @@
+// `npm start`: the spine of blackbox in one minute. Logs to the console and to files
+// under logs/demo/, then starts a child that logs as fast as it can and kills it with
+// SIGKILL, and shows that every record whose call had returned is on disk.
+import { spawn } from 'node:child_process'
+import { mkdirSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { consoleSink, createLogger, fileSink } from '../dist/index.js'
+
+const dir = join('logs', 'demo')
+rmSync(dir, { recursive: true, force: true })
+
+const log = createLogger({
+  name: 'demo',
+  level: 'debug',
+  redact: ['password', '*.token'],
+  sinks: [
+    consoleSink(),
+    fileSink({ path: join(dir, 'app.log') }),
+    fileSink({ path: join(dir, 'app.json'), format: 'json' }),
+    fileSink({ path: join(dir, 'loguru.log'), format: 'loguru' }),
+  ],
+})
+
+log.info('plain message %s %d', 'a', 1)
+log.info({ user: 'alice', ms: 1.5, password: 'hunter2', github: { token: 'ghp_x' } }, 'request handled')
+log.success('all green')
+log.child({ reqId: 42 }).warning('slow request\nsecond line of the message, on a continuation line')
+log.error(new Error('could not save', { cause: Object.assign(new Error('disk quota exceeded'), { code: 'EDQUOT' }) }), 'while saving')
+log.debug({ big: 2n ** 70n, when: new Date(0), tags: new Set(['a', 'b']) }, 'odd values are serialized safely')
+await log.close()
+
+console.log(`\nThe same records as text, JSON lines and loguru-style lines: ${dir}/app.log, app.json, loguru.log\n`)
+
+// The flight-recorder promise: SIGKILL loses nothing whose log call returned.
+const crashLog = join(dir, 'crash.log')
+const progressPath = join(dir, 'crash.progress')
+mkdirSync(dir, { recursive: true })
+const child = spawn(process.execPath, [new URL('./crash-child.mjs', import.meta.url).pathname, crashLog], {
+  stdio: ['ignore', openSync(progressPath, 'w'), 'inherit'],
+})
+await new Promise((resolve) => setTimeout(resolve, 300))
+child.kill('SIGKILL')
+await new Promise((resolve) => child.on('exit', resolve))
+
+const returned = readFileSync(progressPath, 'utf8').trim().split('\n').map(Number).pop() ?? 0
+const onDisk = readFileSync(crashLog, 'utf8').split('\n').filter((line) => line.endsWith('}')).length
+console.log(`A child logged in a tight loop and was killed with SIGKILL after 300 ms.`)
+console.log(`  log calls that had returned (reported by the child): ${returned}`)
+console.log(`  complete records in ${crashLog}:                  ${onDisk}`)
+console.log(onDisk >= returned ? '  nothing lost.' : `  LOST ${returned - onDisk} records`)
+process.exitCode = onDisk >= returned ? 0 : 1
