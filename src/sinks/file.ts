@@ -75,6 +75,7 @@ export class FileSink implements Sink {
   readonly #batchInterval: number
   readonly #signal: NodeJS.Signals | undefined
   #buffer = ''
+  #bufferBytes = 0
   #timer: NodeJS.Timeout | undefined
   #fsyncTimer: NodeJS.Timeout | undefined
   #dirty = false
@@ -126,7 +127,8 @@ export class FileSink implements Sink {
       return
     }
     this.#buffer += line
-    if (this.#buffer.length >= this.#batchSize) this.flushSync()
+    this.#bufferBytes += Buffer.byteLength(line)
+    if (this.#bufferBytes >= this.#batchSize) this.flushSync()
     else this.#timer ??= setTimeout(() => this.#onTimer(), this.#batchInterval).unref()
   }
 
@@ -199,15 +201,19 @@ export class FileSink implements Sink {
     }
     if (this.#buffer === '') return
     const data = this.#buffer
+    const bytes = this.#bufferBytes
     this.#buffer = ''
+    this.#bufferBytes = 0
     try {
       this.#writeNow(data)
     } catch (error) {
       // Keep the batch for the next attempt, within a bound (memory is bounded too).
       this.#buffer = data + this.#buffer
-      if (this.#buffer.length > MAX_RETAINED_BYTES) {
+      this.#bufferBytes += bytes
+      if (this.#bufferBytes > MAX_RETAINED_BYTES) {
         this.#dropped += countLines(this.#buffer)
         this.#buffer = ''
+        this.#bufferBytes = 0
       }
       throw error
     }

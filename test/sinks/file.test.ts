@@ -162,3 +162,14 @@ test('records lost while the file cannot be written are counted and told in the 
     }
   }
 })
+
+test('batchSize counts bytes, not characters', async () => {
+  const path = join(dir, 'batch-bytes.log')
+  const log = createLogger({ sinks: [fileSink({ path, durability: 'batched', batchSize: 150, format: '{message}' })] })
+  // 60 two-byte characters and a newline: 121 bytes, 61 characters.
+  log.info('é'.repeat(60))
+  assert.equal(readFileSync(path).length, 0, 'under batchSize: held')
+  log.info('é'.repeat(60))
+  assert.equal(readFileSync(path).length, 242, 'over 150 bytes (though only 122 characters): written')
+  await log.close()
+})
