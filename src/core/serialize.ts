@@ -174,9 +174,9 @@ class Walker {
         out['…'] = `${source.size - this.limits.maxProperties} more entries`
         break
       }
-      const name = typeof key === 'string' ? key : JSON.stringify(this.walk(key, depth) ?? null)
+      const name = typeof key === 'string' ? truncate(key, this.limits) : JSON.stringify(this.walk(key, depth) ?? null)
       const plain = this.walk(item, depth)
-      if (plain !== undefined) out[name] = plain
+      if (plain !== undefined) setOwn(out, name, plain)
     }
     return out
   }
@@ -187,15 +187,16 @@ class Walker {
     const kept = Math.min(keys.length, this.limits.maxProperties)
     for (let i = 0; i < kept; i++) {
       const key = keys[i] as string
+      const name = truncate(key, this.limits)
       let item: unknown
       try {
         item = (value as Record<string, unknown>)[key]
       } catch (error) {
-        out[key] = describeThrown('Getter', error)
+        setOwn(out, name, describeThrown('Getter', error))
         continue
       }
       const plain = this.walk(item, depth)
-      if (plain !== undefined) out[key] = plain
+      if (plain !== undefined) setOwn(out, name, plain)
     }
     if (keys.length > kept) out['…'] = `${keys.length - kept} more properties`
     return out
@@ -205,14 +206,14 @@ class Walker {
     this.ancestors.add(error)
     try {
       const out: SerializedError = {
-        type: asText(attempt(() => error.name || error.constructor?.name), 'Error'),
+        type: errorType(error),
         message: truncate(asText(attempt(() => error.message), ''), this.limits),
         stack: truncate(asText(attempt(() => error.stack), ''), this.limits),
       }
       const code = attempt(() => (error as { code?: unknown }).code)
       if (code !== undefined) out['code'] = this.walk(code, depth) ?? null
       for (const [key, item] of Object.entries(this.properties(error, depth))) {
-        if (!(key in out)) out[key] = item
+        if (!Object.hasOwn(out, key)) setOwn(out, key, item)
       }
       const cause = attempt(() => error.cause)
       if (cause !== undefined) out['cause'] = this.walk(cause, depth) ?? null
@@ -223,6 +224,22 @@ class Walker {
       this.ancestors.delete(error)
     }
   }
+}
+
+/**
+ * `out[key] = value`, except that a `__proto__` key (from parsed JSON, say) becomes an own
+ * property as it was in the input, instead of replacing the prototype.
+ */
+function setOwn(out: { [key: string]: Plain }, key: string, value: Plain): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
+  else out[key] = value
+}
+
+/** The instance's `name` when it was set to something telling, otherwise the class name (`HttpError`), as pino does. */
+function errorType(error: Error): string {
+  const name = asText(attempt(() => error.name), '')
+  if (name !== '' && name !== 'Error') return name
+  return asText(attempt(() => error.constructor?.name), '') || name || 'Error'
 }
 
 /** Reads a property that may be a throwing getter; the failure becomes a marker. */

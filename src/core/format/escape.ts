@@ -4,12 +4,13 @@
  */
 export const CONTINUATION_PREFIX = '  | '
 
-// C0 controls but tab, DEL, NEL and the Unicode line and paragraph separators: all can
-// break a line in some reader or repaint a terminal.
-const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f\u0085\u2028\u2029]/
-const UNSAFE_ALL = /[\u0000-\u0008\u000a-\u001f\u007f\u0085\u2028\u2029]/g
-const SEPARATORS = /[\u0085\u2028\u2029]/
-const SEPARATORS_ALL = /[\u0085\u2028\u2029]/g
+// C0 controls but tab, DEL, the C1 controls (NEL, CSI…) and the Unicode line and
+// paragraph separators: each can break a line in some reader or drive a terminal.
+const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/
+const UNSAFE_ALL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g
+// What JSON.stringify leaves raw of the above.
+const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029]/
+const JSON_UNSAFE_ALL = /[\u007f-\u009f\u2028\u2029]/g
 
 const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\u001b': '\\e' }
 
@@ -22,9 +23,9 @@ export function escapeInline(text: string): string {
   return UNSAFE.test(text) ? text.replace(UNSAFE_ALL, escapeChar) : text
 }
 
-/** JSON.stringify leaves U+2028/U+2029 (and NEL) raw; some readers split lines on them. */
-export function escapeJsonSeparators(json: string): string {
-  return SEPARATORS.test(json) ? json.replace(SEPARATORS_ALL, escapeChar) : json
+/** JSON.stringify leaves DEL, the C1 controls and U+2028/U+2029 raw; some readers split lines on them, terminals act on them. */
+export function escapeJsonUnsafe(json: string): string {
+  return JSON_UNSAFE.test(json) ? json.replace(JSON_UNSAFE_ALL, escapeChar) : json
 }
 
 /** Splits a message on line breaks, each piece escaped for the controls that remain. */

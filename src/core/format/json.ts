@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import type { LoggerContext, LogRecord } from '../record.js'
-import { escapeJsonSeparators } from './escape.js'
+import { escapeJsonUnsafe } from './escape.js'
 import type { Formatter } from './formatter.js'
 
 /** `{"a":1}` → `,"a":1`, to splice an object's members into a line. */
@@ -10,7 +10,7 @@ function members(json: string): string {
 
 function renderContext(context: LoggerContext): string {
   const name = context.name === undefined ? '' : `,"name":${JSON.stringify(context.name)}`
-  return escapeJsonSeparators(name + members(JSON.stringify(context.bindings)))
+  return escapeJsonUnsafe(name + members(JSON.stringify(context.bindings)))
 }
 
 /**
@@ -24,8 +24,8 @@ export class JsonFormatter implements Formatter {
 
   format(record: LogRecord): string {
     const context = record.context.render(this.key, renderContext)
-    let body = record.fields === undefined ? '' : escapeJsonSeparators(members(JSON.stringify(record.fields)))
-    if (record.err !== undefined) body += `,"err":${escapeJsonSeparators(JSON.stringify(record.err))}`
-    return `{"level":${record.level},"time":${record.time}${this.#fixed}${context}${body},"msg":${escapeJsonSeparators(JSON.stringify(record.msg))}}\n`
+    let body = record.fields === undefined ? '' : escapeJsonUnsafe(members(JSON.stringify(record.fields)))
+    if (record.err !== undefined) body += `,"err":${escapeJsonUnsafe(JSON.stringify(record.err))}`
+    return `{"level":${record.level},"time":${record.time}${this.#fixed}${context}${body},"msg":${escapeJsonUnsafe(JSON.stringify(record.msg))}}\n`
   }
 }

@@ -3,7 +3,7 @@ import { isMainThread, threadId } from 'node:worker_threads'
 import { LEVEL_LABELS, type LevelName } from '../levels.js'
 import type { LoggerContext, LogRecord } from '../record.js'
 import type { Plain, SerializedError } from '../serialize.js'
-import { CONTINUATION_PREFIX, escapeInline, escapeJsonSeparators, guardFirstLine, splitLines } from './escape.js'
+import { CONTINUATION_PREFIX, escapeInline, escapeJsonUnsafe, guardFirstLine, splitLines } from './escape.js'
 import type { Formatter } from './formatter.js'
 import { compileTimeFormat } from './time.js'
 
@@ -30,16 +30,17 @@ const THREAD_NAME = isMainThread ? 'main' : `worker-${threadId}`
 /** A bare value when it cannot be misread, JSON otherwise: `user=alice note="two words"`. */
 function fieldValue(value: Plain): string {
   if (typeof value === 'string') {
-    return /^[^\s="\\\u0000-\u001f\u007f\u0085\u2028\u2029]+$/.test(value) ? value : escapeJsonSeparators(JSON.stringify(value))
+    return /^[^\s="\\\u0000-\u001f\u007f-\u009f\u2028\u2029]+$/.test(value) ? value : escapeJsonUnsafe(JSON.stringify(value))
   }
   if (value === null || typeof value !== 'object') return String(value)
-  return escapeJsonSeparators(JSON.stringify(value))
+  return escapeJsonUnsafe(JSON.stringify(value))
 }
 
 function fieldList(fields: { readonly [key: string]: Plain } | undefined): string {
   if (fields === undefined) return ''
   let out = ''
-  for (const key in fields) out += ` ${fieldValue(key)}=${fieldValue(fields[key] as Plain)}`
+  // Object.keys, not for…in: an own `__proto__` key must show as itself, not as its members.
+  for (const key of Object.keys(fields)) out += ` ${fieldValue(key)}=${fieldValue(fields[key] as Plain)}`
   return out
 }
 
@@ -109,7 +110,7 @@ export class PatternFormatter implements Formatter {
   #compile(pattern: string, options: PatternOptions): { parts: Render[]; tokens: Set<string> } {
     const parts: Render[] = []
     const tokens = new Set<string>()
-    const grammar = /\{\{|\}\}|\{([a-z]+)(?::([^}]*))?\}|([^{}]+)|([{}])/gy
+    const grammar = /\{\{|\}\}|\{([A-Za-z_]\w*)(?::([^}]*))?\}|([^{}]+)|([{}])/gy
     let match: RegExpExecArray | null
     while ((match = grammar.exec(pattern)) !== null) {
       const [whole, token, spec, literal, stray] = match
