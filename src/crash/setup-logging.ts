@@ -1,0 +1,79 @@
+import type { FormatOption } from '../core/format/index.js'
+import type { LevelInput } from '../core/levels.js'
+import type { Logger } from '../core/logger.js'
+import type { Sink } from '../core/sink.js'
+import { createLogger } from '../create-logger.js'
+import { createRunFile, DEFAULT_RUN_PREFIX, validatePrefix } from '../layout/run-file.js'
+import { consoleSink, type ConsoleSinkOptions } from '../sinks/console.js'
+import { fileSink, type FileSinkOptions } from '../sinks/file.js'
+import { readEnvDefaults } from './env-config.js'
+import { installCrashGuard, type CrashGuard, type CrashGuardOptions } from './guard.js'
+
+/** The heartbeat interval of `setupLogging` when none is given. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000
+
+export interface SetupLoggingOptions
+  extends Omit<FileSinkOptions, 'path' | 'format' | 'level'>,
+    Pick<CrashGuardOptions, 'signals' | 'report' | 'warnings' | 'onCrash' | 'env'> {
+  /** Where the date folders go; default `logs` (or `BLACKBOX_DIR`). */
+  dir?: string
+  /** Run files are `<prefix>_HH-MM-SS.log`; default `execution`. */
+  prefix?: string
+  /** ms between heartbeats; default 10,000; 0 turns them off. */
+  heartbeatInterval?: number
+  /** Lowest level logged; default `debug` (or `BLACKBOX_LEVEL`). */
+  level?: LevelInput
+  /** Log system information at start; default true. */
+  systemInfo?: boolean
+  /** Also log to the console (at `info` and above unless given options); default true. */
+  console?: boolean | ConsoleSinkOptions
+  /** The run file's format; default `text` (or `BLACKBOX_FORMAT`). */
+  format?: FormatOption
+  /** The logger's name; default the prefix. */
+  name?: string
+}
+
+export interface LoggingSetup {
+  logger: Logger
+  guard: CrashGuard
+  /** The run file's path. */
+  file: string
+}
+
+/**
+ * Crash-safe logging in one call: a run file `logs/YYYY-MM-DD/<prefix>_HH-MM-SS.log`,
+ * the console, the crash guard, a heartbeat and the system information.
+ *
+ * @example
+ * const { logger, guard } = setupLogging({ dir: 'logs', prefix: 'manual_task' })
+ * try { logger.info('Starting my process') } finally { await guard.cleanup() }
+ */
+export function setupLogging(options: SetupLoggingOptions = {}): LoggingSetup {
+  const env = readEnvDefaults()
+  const {
+    dir = env.dir ?? 'logs', prefix = DEFAULT_RUN_PREFIX, heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL_MS,
+    level = env.level ?? 'debug', systemInfo = true, console = true, format = env.format ?? 'text', name,
+    signals, report, warnings, onCrash, env: extraEnv, ...fileOptions
+  } = options
+  validatePrefix(prefix)
+  if (!Number.isInteger(heartbeatInterval) || heartbeatInterval < 0) {
+    throw new TypeError(`Expected \`heartbeatInterval\` to be a non-negative integer of ms, got \`${String(heartbeatInterval)}\` (${typeof heartbeatInterval})`)
+  }
+  const file = createRunFile(dir, prefix)
+  const sinks: Sink[] = [fileSink({ ...fileOptions, path: file, format })]
+  if (console) sinks.push(consoleSink(console === true ? { level: 'info' } : console))
+  const logger = createLogger({ name: name ?? prefix, level, sinks })
+  const guard = installCrashGuard(logger, {
+    name: name ?? prefix,
+    heartbeatInterval,
+    systemInfo,
+    reportNextTo: file,
+    closeLogger: true,
+    ...(signals === undefined ? {} : { signals }),
+    ...(report === undefined ? {} : { report }),
+    ...(warnings === undefined ? {} : { warnings }),
+    ...(onCrash === undefined ? {} : { onCrash }),
+    ...(extraEnv === undefined ? {} : { env: extraEnv }),
+  })
+  return { logger, guard, file }
+}

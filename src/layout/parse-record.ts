@@ -1,0 +1,125 @@
+import { LEVEL_LABELS, LEVEL_VALUES, levelNameOf, levelValue } from '../core/levels.js'
+import { readTrailingFields } from './text-fields.js'
+
+/** The level of a record whose line matched no known format. */
+export const UNKNOWN_LEVEL = 0
+/** The label of such a record. */
+export const UNKNOWN_LABEL = 'UNKNOWN'
+
+/** How a record's first line was read. */
+export type RecordFormat = 'text' | 'loguru' | 'json' | 'unknown'
+
+/** One record read back from a run file. */
+export interface ReadRecord {
+  /** Epoch ms; undefined when the line carries no time that could be read. */
+  time: number | undefined
+  /** pino's number (30 for info); `UNKNOWN_LEVEL` when the line matched no format. */
+  level: number
+  /** `INFO`, `WARNING`…, as text formats write it; `UNKNOWN` when the line matched no format. */
+  levelLabel: string
+  /** The message; further lines (continuation lines, stack traces) follow after `\n`. */
+  msg: string
+  /**
+   * Text: the ` key=value` fields at the end of the first line, bare values as strings
+   * (`code: '3'`). JSON: every member but `level`, `time` and `msg`, as written.
+   */
+  fields: Record<string, unknown>
+  /** The record's lines as in the file, joined with `\n`, without the final newline. */
+  raw: string
+  /** 1-based number of the record's first line in the file. */
+  line: number
+  format: RecordFormat
+}
+
+// Text labels and the aliases a hand-made pattern might use.
+const LABEL_VALUES: ReadonlyMap<string, number> = new Map([
+  ...Object.entries(LEVEL_LABELS).map(([name, label]) => [label, LEVEL_VALUES[name as keyof typeof LEVEL_VALUES]] as const),
+  ['WARN', LEVEL_VALUES.warn],
+  ['FATAL', LEVEL_VALUES.fatal],
+])
+
+const TIME = String.raw`(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{3})`
+// `{time} [{pid}] [{level}] {message}{fields}`, PRESETS.default.
+const DEFAULT_LINE = new RegExp(String.raw`^${TIME} \[\d+\] \[([A-Z]+)\] ?`)
+// `{time} | {level: <8} | {process}:{thread} | {file}:{line} | {message}{fields}`, PRESETS.loguru.
+// The file may hold ` | ` itself; the line number after it anchors the match.
+const LOGURU_LINE = new RegExp(String.raw`^${TIME} \| ([A-Z]+) *\| [^|]*? \| .*?:\d+ \| ?`)
+
+/** Epoch ms of a local `YYYY-MM-DD HH:mm:ss.SSS`, as `{time}` renders it; undefined if no such moment. */
+function localTime(match: RegExpExecArray): number | undefined {
+  const [year, month, day, hours, minutes, seconds, ms] = match.slice(1, 8).map(Number) as [number, number, number, number, number, number, number]
+  const date = new Date(year, month - 1, day, hours, minutes, seconds, ms)
+  // Date rolls 2026-02-31 over into March: such a line was not written by a formatter.
+  if (date.getMonth() !== month - 1 || date.getDate() !== day) return undefined
+  return date.getTime()
+}
+
+function unknownRecord(text: string, line: number): ReadRecord {
+  return { time: undefined, level: UNKNOWN_LEVEL, levelLabel: UNKNOWN_LABEL, msg: text, fields: {}, raw: text, line, format: 'unknown' }
+}
+
+function textRecord(text: string, line: number, match: RegExpExecArray, format: 'text' | 'loguru'): ReadRecord | undefined {
+  const label = match[8] ?? ''
+  const level = LABEL_VALUES.get(label)
+  if (level === undefined) return undefined
+  const rest = text.slice(match[0].length)
+  const { fields, start } = readTrailingFields(rest)
+  return { time: localTime(match), level, levelLabel: label, msg: rest.slice(0, start), fields, raw: text, line, format }
+}
+
+function levelOf(value: unknown): { level: number; label: string } {
+  if (typeof value === 'number' && Number.isFinite(value)) return { level: value, label: LEVEL_LABELS[levelNameOf(value)] }
+  if (typeof value === 'string') {
+    try {
+      const level = levelValue(value)
+      if (Number.isFinite(level)) return { level, label: LEVEL_LABELS[levelNameOf(level)] }
+    } catch {
+      // Not a level name: the record's level is unknown, the record is still read.
+    }
+  }
+  return { level: UNKNOWN_LEVEL, label: UNKNOWN_LABEL }
+}
+
+function timeOf(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value
+  if (typeof value === 'string') {
+    const parsed = Date.parse(value)
+    return Number.isNaN(parsed) ? undefined : parsed
+  }
+  return undefined
+}
+
+function jsonRecord(text: string, line: number): ReadRecord | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined
+  const object = value as Record<string, unknown>
+  const fields: Record<string, unknown> = {}
+  for (const key of Object.keys(object)) {
+    if (key !== 'level' && key !== 'time' && key !== 'msg') Object.defineProperty(fields, key, { value: object[key], enumerable: true, writable: true, configurable: true })
+  }
+  const { level, label } = levelOf(object['level'])
+  const msg = object['msg'] ?? object['message']
+  return { time: timeOf(object['time']), level, levelLabel: label, msg: typeof msg === 'string' ? msg : '', fields, raw: text, line, format: 'json' }
+}
+
+/**
+ * Reads the first line of a record: a JSON line, the default text preset or the loguru
+ * preset, decided per line (a file may mix them). A line that is none of these is kept as
+ * a record of level `UNKNOWN`, its text the message: nothing in a file is dropped.
+ */
+export function parseFirstLine(text: string, line: number): ReadRecord {
+  if (text.startsWith('{')) {
+    const json = jsonRecord(text, line)
+    if (json) return json
+  }
+  const plain = DEFAULT_LINE.exec(text)
+  if (plain) return textRecord(text, line, plain, 'text') ?? unknownRecord(text, line)
+  const loguru = LOGURU_LINE.exec(text)
+  if (loguru) return textRecord(text, line, loguru, 'loguru') ?? unknownRecord(text, line)
+  return unknownRecord(text, line)
+}
