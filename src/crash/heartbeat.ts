@@ -54,7 +54,9 @@ export function startHeartbeat(logger: Logger, intervalMs: number): Heartbeat {
     // it has no samples until the loop has turned.
     const delay = (ns: number): number => (histogram.count > 0 ? Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS) : 0)
     const p99 = delay(histogram.percentile(99))
-    const max = delay(histogram.max)
+    // reset() drops the histogram's next sample, which is the one a block just before this
+    // beat would have made: the beat's own lateness is a probe of the same delay.
+    const max = Math.max(delay(histogram.max), late)
     histogram.reset()
     beats++
     logger.debug(

@@ -37,11 +37,15 @@ export interface SpawnNodeOptions {
   env?: NodeJS.ProcessEnv
   /** Keep stdin open as a pipe (default: ignored). */
   stdin?: boolean
+  /** Options for node itself, before the script: `--unhandled-rejections=warn`. */
+  nodeArgs?: readonly string[]
+  /** How long `runNode` waits for the end; default DEFAULT_EXIT_TIMEOUT_MS. */
+  timeoutMs?: number
 }
 
 /** Starts `node script ...args` with piped stdout and stderr. */
 export function spawnNode(script: string, args: readonly string[] = [], options: SpawnNodeOptions = {}): NodeChild {
-  const child = spawn(process.execPath, [script, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   })
@@ -78,8 +82,8 @@ export function spawnNode(script: string, args: readonly string[] = [], options:
 }
 
 /** Runs `node script ...args` to its end. */
-export async function runNode(script: string, args: readonly string[] = [], timeoutMs = DEFAULT_EXIT_TIMEOUT_MS): Promise<ExitResult> {
-  return spawnNode(script, args).exited(timeoutMs)
+export async function runNode(script: string, args: readonly string[] = [], options: SpawnNodeOptions = {}): Promise<ExitResult> {
+  return spawnNode(script, args, options).exited(options.timeoutMs)
 }
 
 /** Kills the child if it is still running; for `finally` blocks and `t.after()`. */

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { createLogger, fileSink, liveSinks } from '../../src/index.ts'
 import type { WriterFs } from '../../src/sinks/fd-writer.ts'
+import { waitUntil } from '../helpers/process.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'blackbox-file-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -42,7 +43,7 @@ test('batched mode: a full batch is written at once, the rest by the timer', asy
   assert.equal(lines(path).length, 1, 'a batch over batchSize is written by the call that filled it')
   log.info('waits for the timer')
   assert.equal(lines(path).length, 1)
-  await waitFor(() => lines(path).length === 2, 'the batch timer to write the second record')
+  await waitUntil(() => lines(path).length === 2, { what: 'the batch timer to write the second record', timeoutMs: 5000 })
   await log.close()
 })
 
@@ -122,15 +123,6 @@ test('bad options are refused at creation with the option named', () => {
   assert.throws(() => fileSink({ path: join(dir, 'x.log'), format: 'yaml' }), /Expected `format` to be 'text', 'json'/)
   assert.equal(existsSync(join(dir, 'x.log')), false, 'a refused sink creates no file')
 })
-
-/** Polls a condition with a deadline; fails naming what it waited for. */
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
 
 test('records lost while the file cannot be written are counted and told in the file once it works again', async () => {
   for (const durability of ['sync', 'batched'] as const) {
