@@ -19,3 +19,7 @@ export { collectSystemInfo, ENV_ALLOW_LIST, type SystemInfo } from './crash/syst
 export { readEnvDefaults, type EnvDefaults } from './crash/env-config.js'
 export { createRunFile, validatePrefix, DEFAULT_RUN_PREFIX } from './layout/run-file.js'
 export { parseSize, parseDuration } from './core/units.js'
+export { rotatingFileSink, RotatingFileSink, INODE_CHECK_INTERVAL_MS, type RotatingFileSinkOptions } from './sinks/rotating.js'
+export { FileLockedError } from './sinks/lock.js'
+export type { Compression } from './sinks/compress.js'
+export type { IntervalOption } from './sinks/rotation-policy.js'

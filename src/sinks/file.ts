@@ -69,7 +69,8 @@ export class FileSink implements Sink {
   readonly failures: FailureReport
   readonly path: string
   readonly durability: Durability
-  readonly #writer: FdWriter
+  /** The descriptor records go to; subclasses close and reopen it to rotate. */
+  protected readonly writer: FdWriter
   readonly #fsync: FsyncPolicy
   readonly #batchSize: number
   readonly #batchInterval: number
@@ -92,7 +93,7 @@ export class FileSink implements Sink {
       throw new TypeError(`Expected \`durability\` to be 'sync' or 'batched', got \`${String(durability)}\` (${typeof durability})`)
     }
     this.path = options.path
-    this.name = `file ${options.path}`
+    this.name = `${this.kind} ${options.path}`
     this.durability = durability
     this.level = options.level === undefined ? 0 : levelValue(options.level)
     this.formatter = resolveFormat(options.format, 'text')
@@ -100,14 +101,14 @@ export class FileSink implements Sink {
     this.#fsync = checkFsync(options.fsync)
     this.#batchSize = positiveInteger(options.batchSize, 'batchSize', BATCH_SIZE_BYTES)
     this.#batchInterval = positiveInteger(options.batchInterval, 'batchInterval', BATCH_INTERVAL_MS)
-    this.#writer = new FdWriter(options.path, {
+    this.writer = new FdWriter(options.path, {
       ...(options.mkdir === undefined ? {} : { mkdir: options.mkdir }),
       ...(options.append === undefined ? {} : { append: options.append }),
       ...(options.mode === undefined ? {} : { mode: options.mode }),
       ...(options.fs === undefined ? {} : { fs: options.fs }),
     })
     try {
-      this.#writer.open()
+      this.writer.open()
     } catch (error) {
       // Environmental (permissions, a full disk): reported, retried on the next write.
       this.failures.report(error, 'open')
@@ -141,14 +142,24 @@ export class FileSink implements Sink {
     }
   }
 
+  /** Names the kind of sink in reports (`file logs/app.log`). */
+  protected get kind(): string {
+    return 'file'
+  }
+
   /** Records lost because the file could not be written; told in the file once writing works again. */
   get dropped(): number {
     return this.#dropped
   }
 
+  /** Called before each write(2) with what is about to be written; the rotating sink rotates here. */
+  protected beforeWrite(_data: string): void {}
+
   #writeNow(data: string): void {
     try {
-      this.#writer.write(this.#dropped > 0 ? this.#dropNotice() + data : data)
+      const text = this.#dropped > 0 ? this.#dropNotice() + data : data
+      this.beforeWrite(text)
+      this.writer.write(text)
     } catch (error) {
       // A batch is kept for the next attempt (see flushSync); a single record is lost.
       if (this.durability === 'sync') this.#dropped++
@@ -176,7 +187,7 @@ export class FileSink implements Sink {
     if (!this.#dirty) return
     this.#dirty = false
     try {
-      this.#writer.fsync()
+      this.writer.fsync()
     } catch (error) {
       this.failures.report(error, 'fsync')
     }
@@ -227,8 +238,8 @@ export class FileSink implements Sink {
   reopen(): void {
     try {
       this.flushSync()
-      this.#writer.close()
-      this.#writer.open()
+      this.writer.close()
+      this.writer.open()
     } catch (error) {
       this.failures.report(error, 'reopen')
     }
@@ -244,7 +255,7 @@ export class FileSink implements Sink {
       if (this.#fsyncTimer) clearInterval(this.#fsyncTimer)
       if (this.#signal) process.removeListener(this.#signal, this.#onSignal)
       unregisterSink(this)
-      this.#writer.close()
+      this.writer.close()
     }
   }
 }

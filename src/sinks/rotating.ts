@@ -1,0 +1,279 @@
+import { existsSync, fstatSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { BackupNames, type Backup } from './backups.js'
+import { checkCompression, compressFile, COMPRESSED_EXTENSION, type Compression } from './compress.js'
+import { FileSink, type FileSinkOptions } from './file.js'
+import { acquireFileLock } from './lock.js'
+import { compileInterval, compileMaxSize, compileRetention, type IntervalOption, type RetentionPolicy, type TimePolicy } from './rotation-policy.js'
+
+/** How often the sink checks that its path still names the file it writes (an external logrotate may have moved it). */
+export const INODE_CHECK_INTERVAL_MS = 1000
+
+export interface RotatingFileSinkOptions extends FileSinkOptions {
+  /** Rotate before a write would take the file past this: `'10 MB'` (default), `'0.5 GiB'`, or bytes. */
+  maxSize?: string | number
+  /** Backups kept; default 5. */
+  maxFiles?: number
+  /** Time rotation: `'hourly'`, `'daily'`, `'weekly'` (Mondays), a time of day `'00:00'`, a period `'12 h'` or ms; default none. */
+  interval?: IntervalOption | string
+  /** Backups older than this (`'7 days'`) are deleted, or a count of backups to keep. Managed files only. */
+  retention?: string | number
+  /** Compress backups off the write path; default none. */
+  compress?: Compression | false
+  /** Take `<path>.lock` so a second process cannot rotate the same file; default true. */
+  lock?: boolean
+  /** The clock, in epoch ms; tests pass their own. */
+  clock?: () => number
+}
+
+/** A backup being compressed: its source moves when older backups shift. */
+interface CompressionJob {
+  source: string
+  cancelled: boolean
+}
+
+function extensionOf(path: string): string {
+  return /\.(gz|zip)$/.exec(path)?.[0] ?? ''
+}
+
+/**
+ * A file sink that rotates by size and by time, keeps a bounded number of backups,
+ * compresses them off the write path and applies retention. See `rotatingFileSink()`.
+ */
+export class RotatingFileSink extends FileSink {
+  readonly maxSize: number
+  readonly retention: RetentionPolicy
+  readonly compression: Compression | undefined
+  readonly #names: BackupNames
+  readonly #interval: TimePolicy | undefined
+  readonly #clock: () => number
+  readonly #releaseLock: () => void
+  readonly #jobs = new Set<CompressionJob>()
+  #background: Promise<void> = Promise.resolve()
+  #size = 0
+  #periodStart = 0
+  #nextRotation: number | undefined
+  #nextInodeCheck = 0
+  #sequence = 0
+  #rotations = 0
+
+  constructor(options: RotatingFileSinkOptions) {
+    const maxSize = compileMaxSize(options.maxSize)
+    const retention = compileRetention(options.maxFiles, options.retention)
+    const interval = compileInterval(options.interval as IntervalOption | undefined)
+    const compression = checkCompression(options.compress)
+    if (typeof options.path === 'string' && options.path !== '' && options.mkdir !== false) mkdirSync(dirname(options.path), { recursive: true })
+    const releaseLock = options.lock === false || typeof options.path !== 'string' ? () => {} : acquireFileLock(options.path)
+    try {
+      super(options)
+    } catch (error) {
+      releaseLock()
+      throw error
+    }
+    this.maxSize = maxSize
+    this.retention = retention
+    this.compression = compression
+    this.#interval = interval
+    this.#releaseLock = releaseLock
+    this.#clock = options.clock ?? Date.now
+    this.#names = new BackupNames(this.path)
+    process.on('exit', this.#releaseLock)
+    const now = this.#clock()
+    const current = this.#currentStat()
+    this.#size = current?.size ?? 0
+    // A file from an earlier run whose period is over rotates at the first write.
+    this.#periodStart = current && current.size > 0 ? Math.min(current.mtimeMs, now) : now
+    this.#nextRotation = interval?.next(this.#periodStart)
+    this.#recoverLeftovers()
+  }
+
+  protected override get kind(): string {
+    return 'rotating file'
+  }
+
+  /** How many rotations this sink has made. */
+  get rotations(): number {
+    return this.#rotations
+  }
+
+  /** Resolves when every compression and retention pass started so far has finished. */
+  async settled(): Promise<void> {
+    await this.#background
+  }
+
+  #currentStat(): { size: number; mtimeMs: number; ino: number } | undefined {
+    const fd = this.writer.fd
+    try {
+      return fd === undefined ? undefined : fstatSync(fd)
+    } catch {
+      return undefined
+    }
+  }
+
+  protected override beforeWrite(data: string): void {
+    const now = this.#clock()
+    if (now >= this.#nextInodeCheck) this.#followMovedFile(now)
+    const bytes = Buffer.byteLength(data)
+    const timeDue = this.#nextRotation !== undefined && now >= this.#nextRotation
+    if (this.#size > 0 && (timeDue || this.#size + bytes > this.maxSize)) this.#rotate(now, timeDue)
+    else if (timeDue) this.#startPeriod(now)
+    this.#size += bytes
+  }
+
+  #startPeriod(now: number): void {
+    this.#periodStart = now
+    this.#nextRotation = this.#interval?.next(now)
+  }
+
+  // An external logrotate renamed or deleted the file: follow the path, not the descriptor.
+  #followMovedFile(now: number): void {
+    this.#nextInodeCheck = now + INODE_CHECK_INTERVAL_MS
+    const open = this.#currentStat()
+    if (!open) return
+    let onDisk: number | undefined
+    try {
+      onDisk = statSync(this.path).ino
+    } catch {
+      onDisk = undefined
+    }
+    if (onDisk === open.ino) return
+    this.reopen()
+  }
+
+  override reopen(): void {
+    super.reopen()
+    this.#size = this.#currentStat()?.size ?? 0
+  }
+
+  /** close → rename (shifting older backups) → reopen; compression and retention follow in the background. */
+  #rotate(now: number, byTime: boolean): void {
+    this.writer.close()
+    let backup: string | undefined
+    try {
+      backup = this.#interval ? this.#stampedName() : this.#shiftNumbered()
+      if (backup === undefined) rmSync(this.path, { force: true })
+      else renameSync(this.path, backup)
+      this.#rotations++
+    } catch (error) {
+      this.failures.report(error, 'rotation')
+      backup = undefined
+    }
+    // Reopening is the write path's own business: if it fails, the write that follows fails and is reported.
+    this.writer.open()
+    this.#size = this.#currentStat()?.size ?? 0
+    if (byTime || this.#interval) this.#startPeriod(now)
+    const job: CompressionJob | undefined = backup && this.compression ? { source: backup, cancelled: false } : undefined
+    if (job) this.#jobs.add(job)
+    this.#queue(async () => {
+      if (job) await this.#compress(job)
+      this.#applyRetention()
+    })
+  }
+
+  /** `app.log.2026-11-21`, or `.1`, `.2`… when that period already has a backup. */
+  #stampedName(): string {
+    const stamp = (this.#interval as TimePolicy).stamp(this.#periodStart)
+    for (let counter = 0; ; counter++) {
+      const taken = ['', ...Object.values(COMPRESSED_EXTENSION)].some((extension) => existsSync(this.#names.stamped(stamp, counter, extension)))
+      if (!taken) return this.#names.stamped(stamp, counter)
+    }
+  }
+
+  /** Shifts `app.log.N` to `N+1` from the oldest down, dropping what passes `maxFiles`; returns `app.log.1`, or undefined when no backup is kept. */
+  #shiftNumbered(): string | undefined {
+    const keep = this.retention.maxFiles
+    const numbered = this.#names.list().filter((backup) => backup.index !== undefined).sort((a, b) => (b.index as number) - (a.index as number))
+    for (const backup of numbered) {
+      const index = backup.index as number
+      if (index >= keep) this.#remove(backup.path)
+      else this.#move(backup.path, this.#names.numbered(index + 1, extensionOf(backup.path)))
+    }
+    return keep > 0 ? this.#names.numbered(1) : undefined
+  }
+
+  #move(from: string, to: string): void {
+    renameSync(from, to)
+    for (const job of this.#jobs) if (job.source === from) job.source = to
+  }
+
+  #remove(path: string): void {
+    rmSync(path, { force: true })
+    for (const job of this.#jobs) if (job.source === path) job.cancelled = true
+  }
+
+  #queue(task: () => Promise<void>): void {
+    this.#background = this.#background.then(task).catch((error: unknown) => this.failures.report(error, 'compression or retention'))
+  }
+
+  /** Compresses to a temporary name, then renames it to the backup's current name + `.gz` and removes the original. */
+  async #compress(job: CompressionJob): Promise<void> {
+    const compression = this.compression as Compression
+    const temporary = this.#names.temporary(++this.#sequence)
+    try {
+      await compressFile(job.source, temporary, compression)
+      // From here to the end nothing awaits: a rotation cannot move the source meanwhile.
+      if (job.cancelled) rmSync(temporary, { force: true })
+      else {
+        renameSync(temporary, `${job.source}${COMPRESSED_EXTENSION[compression]}`)
+        rmSync(job.source, { force: true })
+      }
+    } catch (error) {
+      rmSync(temporary, { force: true })
+      throw error
+    } finally {
+      this.#jobs.delete(job)
+    }
+  }
+
+  /** Deletes managed backups past the count, or older than the age; never the current file or foreign files. */
+  #applyRetention(): void {
+    const now = this.#clock()
+    const busy = new Set([...this.#jobs].map((job) => job.source))
+    const backups = this.#names.list().filter((backup) => !busy.has(backup.path))
+    const ordered = backups.every((backup) => backup.index !== undefined) ? backups : [...backups].sort((a, b) => b.mtimeMs - a.mtimeMs)
+    ordered.forEach((backup: Backup, rank) => {
+      const tooMany = rank + busy.size >= this.retention.maxFiles
+      const tooOld = this.retention.maxAgeMs !== undefined && now - backup.mtimeMs > this.retention.maxAgeMs
+      if (tooMany || tooOld) rmSync(backup.path, { force: true })
+    })
+  }
+
+  /** After a crash: drop half-written archives, finish compressions that were cut short, apply retention. */
+  #recoverLeftovers(): void {
+    for (const temporary of this.#names.temporaries()) rmSync(temporary, { force: true })
+    if (this.compression) {
+      const backups = this.#names.list()
+      const archived = new Set(backups.filter((backup) => backup.compressed).map((backup) => backup.path.replace(/\.(gz|zip)$/, '')))
+      for (const backup of backups) {
+        if (backup.compressed) continue
+        // Renamed into place but not yet removed: the archive is complete, the original is a duplicate.
+        if (archived.has(backup.path)) rmSync(backup.path, { force: true })
+        else {
+          const job = { source: backup.path, cancelled: false }
+          this.#jobs.add(job)
+          this.#queue(() => this.#compress(job))
+        }
+      }
+    }
+    this.#queue(async () => this.#applyRetention())
+  }
+
+  override async close(): Promise<void> {
+    try {
+      await super.close()
+      await this.#background
+    } finally {
+      process.removeListener('exit', this.#releaseLock)
+      this.#releaseLock()
+    }
+  }
+}
+
+/**
+ * A file sink that rotates by size (`maxSize`, default 10 MB) and time (`interval`), keeps
+ * `maxFiles` backups (default 5), compresses them (`compress: 'gzip' | 'zip'`) off the
+ * write path and deletes what `retention` says, touching only files it manages.
+ */
+export function rotatingFileSink(options: RotatingFileSinkOptions): RotatingFileSink {
+  return new RotatingFileSink(options)
+}
