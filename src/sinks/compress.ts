@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, statSync } from 'node:fs'
+import { createReadStream, createWriteStream, fstatSync, openSync } from 'node:fs'
 import { basename } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
@@ -22,8 +22,12 @@ export function checkCompression(option: unknown): Compression | undefined {
  * zlib's thread pool; zip is deflated chunk by chunk (fflate), between event-loop turns.
  */
 export async function compressFile(source: string, destination: string, compression: Compression): Promise<void> {
+  // Opened now, synchronously: a stream opens its path later, by which time a rotation may
+  // have moved another backup to this name.
+  const fd = openSync(source, 'r')
+  const input = createReadStream('', { fd })
   if (compression === 'gzip') {
-    await pipeline(createReadStream(source), createGzip(), createWriteStream(destination, { mode: 0o644 }))
+    await pipeline(input, createGzip(), createWriteStream(destination, { mode: 0o644 }))
     return
   }
   const output = createWriteStream(destination, { mode: 0o644 })
@@ -41,9 +45,8 @@ export async function compressFile(source: string, destination: string, compress
       }
     })
     const entry = new ZipDeflate(basename(source), { level: 6 })
-    entry.mtime = statSync(source).mtime
+    entry.mtime = fstatSync(fd).mtime
     zip.add(entry)
-    const input = createReadStream(source)
     input.on('data', (chunk) => entry.push(chunk as Buffer))
     input.once('end', () => {
       entry.push(new Uint8Array(0), true)
