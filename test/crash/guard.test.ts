@@ -203,3 +203,18 @@ test('an invalid BLACKBOX_* value is reported once and ignored, never fatal', as
   assert.equal(result.stderr.match(/blackbox: ignoring BLACKBOX_MAX_SIZE: .*got `huge`/g)?.length, 1)
   assert.match(text, /\[DEBUG\]|\[INFO\]/, 'the default level applies')
 })
+
+test('maxSize (or BLACKBOX_MAX_SIZE) makes the run file rotate', async (t) => {
+  const dir = await tempDir(t)
+  const saved = process.env['BLACKBOX_MAX_SIZE']
+  process.env['BLACKBOX_MAX_SIZE'] = '1 KB'
+  t.after(() => {
+    if (saved === undefined) delete process.env['BLACKBOX_MAX_SIZE']
+    else process.env['BLACKBOX_MAX_SIZE'] = saved
+  })
+  const { logger, guard, file } = setupLogging({ dir, console: false, heartbeatInterval: 0, systemInfo: false })
+  for (let i = 0; i < 50; i++) logger.info({ i }, 'filling the run file')
+  await guard.cleanup()
+  const names = listRunFiles(dir).map((path) => path.slice(file.length))
+  assert.ok(names.includes('') && names.includes('.1'), `the run file and its first backup: ${names.join(', ')}`)
+})
