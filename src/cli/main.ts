@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { cleanCommand } from './clean.js'
+import type { Command } from './command.js'
+import { latestCommand } from './latest.js'
+import { lsCommand } from './ls.js'
+import { summaryCommand } from './summary.js'
 
 const HELP = `blackbox — a flight recorder for Node.js programs
 
@@ -12,6 +17,13 @@ Options:
   -h, --help       show this help
   -v, --version    print the version
 
+Commands (blackbox <command> --help for more):
+  ls       [--dir DIR] [--days N] [--json]    list run files, newest first
+  latest   [--dir DIR] [--json]               print the newest run file's path
+  summary  [--dir DIR] [--days N] [--json]    records per level and how each run ended
+  clean    [--dir DIR] --older-than '30 days' [--dry-run] [--json]
+                                              remove old run files (never other files)
+
 Commands arrive in later releases: run, tail, pretty, postmortem, collector.
 Library: import { createLogger, fileSink, consoleSink } from 'blackbox-log'
 `
@@ -21,8 +33,18 @@ function version(): string {
   return pkg.version
 }
 
-/** Runs the command line; returns the exit code. */
-export function main(argv: readonly string[]): number {
+// Each subcommand parses its own options: everything after its name is its.
+const COMMANDS: Readonly<Record<string, Command>> = {
+  ls: lsCommand,
+  latest: latestCommand,
+  summary: summaryCommand,
+  clean: cleanCommand,
+}
+
+/** Runs the command line; resolves to the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [first = '', ...rest] = argv
+  if (Object.hasOwn(COMMANDS, first)) return (COMMANDS[first] as Command)(rest)
   let parsed
   try {
     parsed = parseArgs({
@@ -47,4 +69,4 @@ export function main(argv: readonly string[]): number {
   return 2
 }
 
-process.exitCode = main(process.argv.slice(2))
+process.exitCode = await main(process.argv.slice(2))

@@ -3,6 +3,7 @@ import type { LevelInput } from '../core/levels.js'
 import type { Logger } from '../core/logger.js'
 import type { Sink } from '../core/sink.js'
 import { createLogger } from '../create-logger.js'
+import { cleanLogs } from '../layout/clean.js'
 import { createRunFile, DEFAULT_RUN_PREFIX, validatePrefix } from '../layout/run-file.js'
 import { consoleSink, type ConsoleSinkOptions } from '../sinks/console.js'
 import { fileSink } from '../sinks/file.js'
@@ -85,5 +86,16 @@ export function setupLogging(options: SetupLoggingOptions = {}): LoggingSetup {
     ...(onCrash === undefined ? {} : { onCrash }),
     ...(extraEnv === undefined ? {} : { env: extraEnv }),
   })
+  if (env.retention !== undefined) removeOldRuns(dir, env.retention, logger)
   return { logger, guard, file }
+}
+
+/** BLACKBOX_RETENTION: run files older than the limit go, in the background; this run's file is new, so never among them. */
+function removeOldRuns(dir: string, olderThan: number, logger: Logger): void {
+  cleanLogs({ dir, olderThan }).then(
+    (result) => {
+      if (result.removed.length > 0) logger.info({ event: 'retention', removed: result.removed.length, freedBytes: result.freedBytes }, `removed ${result.removed.length} run files older than BLACKBOX_RETENTION`)
+    },
+    (error: unknown) => logger.warn({ event: 'retention', err: error }, 'could not apply BLACKBOX_RETENTION'),
+  )
 }

@@ -45,10 +45,10 @@ const DEFAULT_LINE = new RegExp(String.raw`^${TIME} \[\d+\] \[([A-Z]+)\] ?`)
 // The file may hold ` | ` itself; the line number after it anchors the match.
 const LOGURU_LINE = new RegExp(String.raw`^${TIME} \| ([A-Z]+) *\| [^|]*? \| .*?:\d+ \| ?`)
 
-/** Epoch ms of a local `YYYY-MM-DD HH:mm:ss.SSS`, as `{time}` renders it; undefined if no such moment. */
-function localTime(match: RegExpExecArray): number | undefined {
-  const [year, month, day, hours, minutes, seconds, ms] = match.slice(1, 8).map(Number) as [number, number, number, number, number, number, number]
-  const date = new Date(year, month - 1, day, hours, minutes, seconds, ms)
+/** Epoch ms of the local second `YYYY-MM-DD HH:mm:ss` in a match of TIME; undefined if no such moment. */
+function localSecond(match: RegExpExecArray): number | undefined {
+  const [year, month, day, hours, minutes, seconds] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number]
+  const date = new Date(year, month - 1, day, hours, minutes, seconds)
   // Date rolls 2026-02-31 over into March: such a line was not written by a formatter.
   if (date.getMonth() !== month - 1 || date.getDate() !== day) return undefined
   return date.getTime()
@@ -56,15 +56,6 @@ function localTime(match: RegExpExecArray): number | undefined {
 
 function unknownRecord(text: string, line: number): ReadRecord {
   return { time: undefined, level: UNKNOWN_LEVEL, levelLabel: UNKNOWN_LABEL, msg: text, fields: {}, raw: text, line, format: 'unknown' }
-}
-
-function textRecord(text: string, line: number, match: RegExpExecArray, format: 'text' | 'loguru'): ReadRecord | undefined {
-  const label = match[8] ?? ''
-  const level = LABEL_VALUES.get(label)
-  if (level === undefined) return undefined
-  const rest = text.slice(match[0].length)
-  const { fields, start } = readTrailingFields(rest)
-  return { time: localTime(match), level, levelLabel: label, msg: rest.slice(0, start), fields, raw: text, line, format }
 }
 
 function levelOf(value: unknown): { level: number; label: string } {
@@ -100,7 +91,10 @@ function jsonRecord(text: string, line: number): ReadRecord | undefined {
   const object = value as Record<string, unknown>
   const fields: Record<string, unknown> = {}
   for (const key of Object.keys(object)) {
-    if (key !== 'level' && key !== 'time' && key !== 'msg') Object.defineProperty(fields, key, { value: object[key], enumerable: true, writable: true, configurable: true })
+    if (key === 'level' || key === 'time' || key === 'msg') continue
+    // JSON.parse makes an own `__proto__` key; assigning it would set the prototype instead.
+    if (key === '__proto__') Object.defineProperty(fields, key, { value: object[key], enumerable: true, writable: true, configurable: true })
+    else fields[key] = object[key]
   }
   const { level, label } = levelOf(object['level'])
   const msg = object['msg'] ?? object['message']
@@ -111,15 +105,40 @@ function jsonRecord(text: string, line: number): ReadRecord | undefined {
  * Reads the first line of a record: a JSON line, the default text preset or the loguru
  * preset, decided per line (a file may mix them). A line that is none of these is kept as
  * a record of level `UNKNOWN`, its text the message: nothing in a file is dropped.
+ * One parser per file: it remembers the last second read, which the next records share.
  */
-export function parseFirstLine(text: string, line: number): ReadRecord {
-  if (text.startsWith('{')) {
-    const json = jsonRecord(text, line)
-    if (json) return json
+export class FirstLineParser {
+  #second = ''
+  #secondMs: number | undefined
+
+  parse(text: string, line: number): ReadRecord {
+    if (text.startsWith('{')) {
+      const json = jsonRecord(text, line)
+      if (json) return json
+    }
+    const plain = DEFAULT_LINE.exec(text)
+    if (plain) return this.#text(text, line, plain, 'text') ?? unknownRecord(text, line)
+    const loguru = LOGURU_LINE.exec(text)
+    if (loguru) return this.#text(text, line, loguru, 'loguru') ?? unknownRecord(text, line)
+    return unknownRecord(text, line)
   }
-  const plain = DEFAULT_LINE.exec(text)
-  if (plain) return textRecord(text, line, plain, 'text') ?? unknownRecord(text, line)
-  const loguru = LOGURU_LINE.exec(text)
-  if (loguru) return textRecord(text, line, loguru, 'loguru') ?? unknownRecord(text, line)
-  return unknownRecord(text, line)
+
+  #text(text: string, line: number, match: RegExpExecArray, format: 'text' | 'loguru'): ReadRecord | undefined {
+    const label = match[8] ?? ''
+    const level = LABEL_VALUES.get(label)
+    if (level === undefined) return undefined
+    const rest = text.slice(match[0].length)
+    const { fields, start } = readTrailingFields(rest)
+    return { time: this.#time(text, match), level, levelLabel: label, msg: rest.slice(0, start), fields, raw: text, line, format }
+  }
+
+  /** Local time to epoch ms costs a time-zone lookup; records of the same second share it. */
+  #time(text: string, match: RegExpExecArray): number | undefined {
+    const second = text.slice(0, 19)
+    if (second !== this.#second) {
+      this.#second = second
+      this.#secondMs = localSecond(match)
+    }
+    return this.#secondMs === undefined ? undefined : this.#secondMs + Number(match[7])
+  }
 }

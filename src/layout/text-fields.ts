@@ -1,3 +1,5 @@
+import { escapeJsonUnsafe } from '../core/format/escape.js'
+
 /**
  * Reading back the ` key=value` fields that text formats put at the end of a record's first
  * line (see `{fields}` in docs/formats.md). A writer renders a value bare when it cannot be
@@ -29,17 +31,22 @@ interface Token {
   readonly start: number
 }
 
-// What `fieldValue()` in core/format/pattern.ts never writes bare.
-function breaksBareWord(char: string | undefined): boolean {
-  return char === undefined || char === ' ' || char === '=' || char === '"'
+const SPACE = 0x20
+const EQUALS = 0x3d
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+
+// What `fieldValue()` in core/format/pattern.ts never writes bare. Character codes, not
+// one-character strings: this runs for every character of every field read.
+function breaksBareWord(code: number): boolean {
+  return code === SPACE || code === EQUALS || code === QUOTE
 }
 
 /** Index of the unescaped `"` that opens the JSON string whose closing quote is at `close`, or -1. */
 function openingQuote(line: string, close: number): number {
-  for (let i = close - 1; i >= 0; i--) {
-    if (line[i] !== '"') continue
+  for (let i = line.lastIndexOf('"', close - 1); i >= 0; i = i > 0 ? line.lastIndexOf('"', i - 1) : -1) {
     let backslashes = 0
-    while (line[i - 1 - backslashes] === '\\') backslashes++
+    while (i - 1 - backslashes >= 0 && line.charCodeAt(i - 1 - backslashes) === BACKSLASH) backslashes++
     if (backslashes % 2 === 0) return i
   }
   return -1
@@ -64,7 +71,7 @@ function quotedEndingAt(line: string, end: number): { text: string; start: numbe
 /** A bare word ending at `end` (exclusive), or undefined when there is none. */
 function bareEndingAt(line: string, end: number): { text: string; start: number } | undefined {
   let start = end
-  while (start > 0 && !breaksBareWord(line[start - 1])) start--
+  while (start > 0 && !breaksBareWord(line.charCodeAt(start - 1))) start--
   return start < end ? { text: line.slice(start, end), start } : undefined
 }
 
@@ -76,8 +83,12 @@ function jsonValueEndingAt(line: string, end: number): { value: unknown; start: 
     const opener = line[eq + 1]
     if (opener !== '{' && opener !== '[') continue
     candidates++
-    const parsed = parseJson(line.slice(eq + 1, end))
-    if (parsed.ok && parsed.value !== null && typeof parsed.value === 'object') return { value: parsed.value, start: eq + 1 }
+    const text = line.slice(eq + 1, end)
+    const parsed = parseJson(text)
+    // Only what the writer would have written for that value: `[1.0]` or `{ }` is a bare string.
+    if (parsed.ok && parsed.value !== null && typeof parsed.value === 'object' && escapeJsonUnsafe(JSON.stringify(parsed.value)) === text) {
+      return { value: parsed.value, start: eq + 1 }
+    }
   }
   return undefined
 }
@@ -119,7 +130,9 @@ export function readTrailingFields(line: string): TrailingFields {
   // Left to right, so a later field of the same name wins, as it does in JSON.parse.
   for (let i = tokens.length - 1; i >= 0; i--) {
     const token = tokens[i] as Token
-    Object.defineProperty(fields, token.key, { value: token.value, enumerable: true, writable: true, configurable: true })
+    // Assignment to `__proto__` would set the prototype; that key is defined as data instead.
+    if (token.key === '__proto__') Object.defineProperty(fields, token.key, { value: token.value, enumerable: true, writable: true, configurable: true })
+    else fields[token.key] = token.value
   }
   return { fields, start: end }
 }

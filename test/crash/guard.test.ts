@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, utimesSync } from 'node:fs'
 import { test } from 'node:test'
 import { ENV_ALLOW_LIST, createLogger, createRunFile, installCrashGuard, readEnvDefaults, setupLogging, startHeartbeat, unhandledRejectionsMode, validatePrefix } from '../../src/index.ts'
 import { memorySink } from '../helpers/memory-sink.ts'
@@ -217,4 +217,23 @@ test('maxSize (or BLACKBOX_MAX_SIZE) makes the run file rotate', async (t) => {
   await guard.cleanup()
   const names = listRunFiles(dir).map((path) => path.slice(file.length))
   assert.ok(names.includes('') && names.includes('.1'), `the run file and its first backup: ${names.join(', ')}`)
+})
+
+test('BLACKBOX_RETENTION removes older run files at start, never this run’s', async (t) => {
+  const dir = await tempDir(t)
+  const saved = process.env['BLACKBOX_RETENTION']
+  process.env['BLACKBOX_RETENTION'] = '7 days'
+  t.after(() => {
+    if (saved === undefined) delete process.env['BLACKBOX_RETENTION']
+    else process.env['BLACKBOX_RETENTION'] = saved
+  })
+  const old = createRunFile(dir, 'nightly', new Date(2020, 0, 1, 3, 0, 0))
+  const aged = (Date.now() - 30 * 86_400_000) / 1000
+  utimesSync(old, aged, aged)
+  const { logger, guard, file } = setupLogging({ dir, console: false, heartbeatInterval: 0, systemInfo: false })
+  await waitUntil(() => !existsSync(old), { what: 'the old run file to be removed', timeoutMs: 5000 })
+  await waitUntil(() => readFileSync(file, 'utf8').includes('event=retention'), { what: 'the retention record', timeoutMs: 5000 })
+  logger.info('still here')
+  await guard.cleanup()
+  assert.match(readFileSync(file, 'utf8'), /removed 1 run files older than BLACKBOX_RETENTION/)
 })

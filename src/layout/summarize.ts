@@ -1,0 +1,148 @@
+import { stat } from 'node:fs/promises'
+import { basename, dirname } from 'node:path'
+import { LEVEL_NAMES, levelNameOf, type LevelName } from '../core/levels.js'
+import { readRecords, UNKNOWN_LEVEL, type ReadRecord } from './read-records.js'
+import { isDateFolder } from './run-file-name.js'
+
+/**
+ * How a run ended, as the crash guard's records say (their `ending` field), or `none` when
+ * no record says: the process was killed (`SIGKILL`, the OOM killer) or is still running.
+ */
+export type RunEnding = 'completed' | 'error' | 'signal' | 'uncaught' | 'none'
+
+/** Several records may name an ending (cleanup, then exit); the strongest one is the run's. */
+export const ENDING_STRENGTH: Readonly<Record<RunEnding, number>> = { none: 0, completed: 1, error: 2, signal: 3, uncaught: 4 }
+
+/** How `ending: 'none'` reads to a person. */
+export const NO_ENDING_TEXT = 'no ending record: killed or still running'
+
+/** Record counts per level; `unknown` counts lines that matched no format. */
+export type LevelCounts = Partial<Record<LevelName | 'unknown', number>>
+
+/** What one run file holds and how its run ended. */
+export interface LogFileSummary {
+  readonly path: string
+  /** The day folder, `YYYY-MM-DD`; undefined when the file is not in one. */
+  readonly date: string | undefined
+  readonly name: string
+  readonly size: number
+  /** How many records (a record with continuation lines counts once; a torn line not at all). */
+  readonly records: number
+  /** Non-zero counts only, in increasing severity. */
+  readonly levels: LevelCounts
+  /** The time of the first and last record that has one, epoch ms. */
+  readonly first: number | undefined
+  readonly last: number | undefined
+  readonly ending: RunEnding
+  /** `SIGTERM`, `exit code 3`, the uncaught error's message line; undefined when there is nothing to add. */
+  readonly endingDetail: string | undefined
+  /** From the `event=exit` record, when there is one. */
+  readonly exitCode: number | undefined
+  /** Whether the file ends in a torn line (cut mid-write) or a corrupt compressed tail. */
+  readonly torn: boolean
+}
+
+function isEnding(value: unknown): value is Exclude<RunEnding, 'none'> {
+  return value === 'completed' || value === 'error' || value === 'signal' || value === 'uncaught'
+}
+
+function firstLine(text: string): string {
+  const newline = text.indexOf('\n')
+  return newline === -1 ? text : text.slice(0, newline)
+}
+
+function exitCodeOf(record: ReadRecord): number | undefined {
+  if (record.fields['event'] !== 'exit') return undefined
+  const code = record.fields['code']
+  // Text formats write the code bare (`code=3`), so it reads back as a string.
+  const value = typeof code === 'number' ? code : typeof code === 'string' && /^-?\d+$/.test(code) ? Number(code) : undefined
+  return value !== undefined && Number.isSafeInteger(value) ? value : undefined
+}
+
+/** Follows the records of one run and tells how it ended. */
+class EndingTracker {
+  ending: RunEnding = 'none'
+  exitCode: number | undefined
+  #first: Partial<Record<Exclude<RunEnding, 'none'>, ReadRecord>> = {}
+
+  see(record: ReadRecord): void {
+    const code = exitCodeOf(record)
+    if (code !== undefined) this.exitCode = code
+    const ending = record.fields['ending']
+    if (!isEnding(ending)) return
+    // The first record of each kind says why: later ones are echoes (uncaught, then exit).
+    this.#first[ending] ??= record
+    if (ENDING_STRENGTH[ending] > ENDING_STRENGTH[this.ending]) this.ending = ending
+  }
+
+  detail(): string | undefined {
+    const exit = this.exitCode === undefined ? undefined : `exit code ${this.exitCode}`
+    switch (this.ending) {
+      case 'none':
+        return undefined
+      case 'completed':
+        return exit
+      case 'error':
+        return exit ?? this.#message('error')
+      case 'signal': {
+        const signal = this.#first.signal?.fields['signal']
+        return typeof signal === 'string' && signal !== '' ? signal : this.#message('signal')
+      }
+      case 'uncaught':
+        return this.#message('uncaught')
+    }
+  }
+
+  #message(ending: Exclude<RunEnding, 'none'>): string | undefined {
+    const record = this.#first[ending]
+    return record && record.msg !== '' ? firstLine(record.msg).trim() : undefined
+  }
+}
+
+function levelKey(level: number): LevelName | 'unknown' {
+  return level === UNKNOWN_LEVEL ? 'unknown' : levelNameOf(level)
+}
+
+/**
+ * Reads a run file (plain or `.gz`) from start to end, streamed, and tells what it holds:
+ * records per level, the first and last time, how the run ended, whether the end is torn.
+ */
+export async function summarizeLogFile(path: string): Promise<LogFileSummary> {
+  const { size } = await stat(path)
+  const counts = new Map<LevelName | 'unknown', number>()
+  const ending = new EndingTracker()
+  let records = 0
+  let first: number | undefined
+  let last: number | undefined
+  let torn = false
+  for await (const record of readRecords(path, { onTorn: () => { torn = true } })) {
+    records++
+    const key = levelKey(record.level)
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+    if (record.time !== undefined) {
+      first ??= record.time
+      last = record.time
+    }
+    ending.see(record)
+  }
+  const levels: LevelCounts = {}
+  for (const key of [...LEVEL_NAMES, 'unknown'] as const) {
+    const count = counts.get(key)
+    if (count !== undefined) levels[key] = count
+  }
+  const folder = basename(dirname(path))
+  return {
+    path,
+    date: isDateFolder(folder) ? folder : undefined,
+    name: basename(path),
+    size,
+    records,
+    levels,
+    first,
+    last,
+    ending: ending.ending,
+    endingDetail: ending.detail(),
+    exitCode: ending.exitCode,
+    torn,
+  }
+}
