@@ -14,16 +14,17 @@ const SETTLE_AFTER_OPEN_MS = 50
 
 const MESSAGE = 'request handled'
 
-async function openBlackbox(path, options) {
-  const { createLogger, fileSink } = await import('../dist/index.js')
-  const log = createLogger({ sinks: [fileSink({ path, ...options })] })
+/** Logs through blackbox's sink factory named `sink` (`fileSink`, `rotatingFileSink`). */
+export async function openBlackbox(sink, path, options) {
+  const blackbox = await import('../dist/index.js')
+  const log = blackbox.createLogger({ sinks: [blackbox[sink]({ path, ...options })] })
   return {
     log: (i) => log.info({ i, user: 'alice', op: 'write', ms: 1.5 }, MESSAGE),
     finish: () => log.close(),
   }
 }
 
-async function openPino(path, sync) {
+export async function openPino(path, sync) {
   const { default: pino } = await import('pino')
   const dest = pino.destination({ dest: path, sync })
   if (!sync) await once(dest, 'ready')
@@ -97,9 +98,9 @@ async function openLog4js(path) {
 
 /** Contender id → table label and opener, in the order the tables show them. */
 export const CONTENDERS = new Map([
-  ['blackbox-sync', { label: 'blackbox sync (json)', open: (path) => openBlackbox(path, { format: 'json', durability: 'sync' }) }],
-  ['blackbox-batched', { label: 'blackbox batched (json)', open: (path) => openBlackbox(path, { format: 'json', durability: 'batched' }) }],
-  ['blackbox-sync-text', { label: 'blackbox sync (text)', open: (path) => openBlackbox(path, { format: 'text', durability: 'sync' }) }],
+  ['blackbox-sync', { label: 'blackbox sync (json)', open: (path) => openBlackbox('fileSink', path, { format: 'json', durability: 'sync' }) }],
+  ['blackbox-batched', { label: 'blackbox batched (json)', open: (path) => openBlackbox('fileSink', path, { format: 'json', durability: 'batched' }) }],
+  ['blackbox-sync-text', { label: 'blackbox sync (text)', open: (path) => openBlackbox('fileSink', path, { format: 'text', durability: 'sync' }) }],
   ['pino-sync', { label: 'pino sync', open: (path) => openPino(path, true) }],
   ['pino-async', { label: 'pino async', open: (path) => openPino(path, false) }],
   ['winston', { label: 'winston', open: openWinston }],
@@ -107,11 +108,11 @@ export const CONTENDERS = new Map([
   ['log4js', { label: 'log4js', open: openLog4js }],
 ])
 
-/** Opens the contender `id`, or throws naming the ids there are. */
-export async function openContender(id, path) {
-  const contender = CONTENDERS.get(id)
+/** Opens the contender `id` of `contenders`, or throws naming the ids there are. */
+export async function openContender(id, path, contenders = CONTENDERS) {
+  const contender = contenders.get(id)
   if (contender === undefined) {
-    throw new TypeError(`Expected a contender id, one of ${[...CONTENDERS.keys()].join(', ')}, got \`${String(id)}\` (${typeof id})`)
+    throw new TypeError(`Expected a contender id, one of ${[...contenders.keys()].join(', ')}, got \`${String(id)}\` (${typeof id})`)
   }
   const logger = await contender.open(path)
   await sleep(SETTLE_AFTER_OPEN_MS)

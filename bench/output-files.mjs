@@ -1,4 +1,6 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs'
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs'
+import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
 
 const READ_CHUNK_BYTES = 1024 * 1024
 const NEWLINE = 0x0a
@@ -31,20 +33,73 @@ export function countLines(path) {
  * complete when its line ends in '\n': the one a SIGKILL cut short has no newline.
  */
 export function countRecordsBelow(path, count) {
-  const text = readFileSync(path, 'latin1')
   const seen = new Uint8Array(count)
   let found = 0
-  let start = 0
-  for (let end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) {
-    const match = RECORD_INDEX.exec(text.slice(start, end))
-    if (match === null) continue
+  forEachLine(readFileSync(path, 'latin1'), (line) => {
+    const match = RECORD_INDEX.exec(line)
+    if (match === null) return
     const i = Number(match[1])
     if (i < count && seen[i] === 0) {
       seen[i] = 1
       found++
     }
-  }
+  })
   return found
+}
+
+/**
+ * Every file in `dir` read back, `.gz` ones gunzipped, and the JSON records `0…count-1`
+ * tallied: `missing` is how many are in no file, `extra` how many copies there are beyond
+ * the first, `strays` how many complete lines are not a whole record (a record cut in two
+ * by a rotation leaves one such line, and one record missing). Also how many files there
+ * are, how many of them gzipped, and the uncompressed size of the largest.
+ */
+export function tallyRecords(dir, count) {
+  const copies = new Uint32Array(count)
+  let files = 0
+  let gzipped = 0
+  let largestBytes = 0
+  let strays = 0
+  for (const name of readdirSync(dir)) {
+    let bytes = readFileSync(join(dir, name))
+    files++
+    if (name.endsWith('.gz')) {
+      bytes = gunzipSync(bytes)
+      gzipped++
+    }
+    largestBytes = Math.max(largestBytes, bytes.length)
+    forEachLine(bytes.toString('utf8'), (line) => {
+      const i = recordNumber(line)
+      if (i === undefined || i >= count) strays++
+      else copies[i]++
+    })
+  }
+  let missing = 0
+  let extra = 0
+  for (const copiesOfOne of copies) {
+    if (copiesOfOne === 0) missing++
+    else extra += copiesOfOne - 1
+  }
+  return { files, gzipped, largestBytes, missing, extra, strays }
+}
+
+/** The `i` of a line that is one whole JSON record, else undefined. */
+function recordNumber(line) {
+  let record
+  try {
+    record = JSON.parse(line)
+  } catch {
+    return undefined
+  }
+  return Number.isInteger(record?.i) && record.i >= 0 ? record.i : undefined
+}
+
+/** Calls `visit(line)` for each complete line of `text`: one that ends in '\n'. */
+function forEachLine(text, visit) {
+  let start = 0
+  for (let end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) {
+    visit(text.slice(start, end))
+  }
 }
 
 /** The last count the child reported on its side channel: one number a line, after a `ready` line. */

@@ -2,15 +2,15 @@
 // measured end to end, and a burst killed with SIGKILL to count the records it loses.
 // Prints both tables as Markdown and writes them to bench/RESULTS.md.
 // Usage: npm run bench, or BENCH_RECORDS=20000 npm run bench for a quick run.
-import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { runWorker, startWorker, withScratchDir, withTimeout, workerFailure } from './child-processes.mjs'
 import { CONTENDERS } from './contenders.mjs'
 import { fixed, integer, median, table } from './markdown.mjs'
 import { countLines, countRecordsBelow, lastReportedCount } from './output-files.mjs'
+import { commandLine, machineLine, progress, recordsFromEnv } from './settings.mjs'
 
 const DEFAULT_RECORDS = 200_000
 const THROUGHPUT_RUNS = 3
@@ -26,74 +26,14 @@ const THROUGHPUT_WORKER = fileURLToPath(new URL('./workers/throughput.mjs', impo
 const KILL_WORKER = fileURLToPath(new URL('./workers/kill.mjs', import.meta.url))
 const RESULTS_PATH = fileURLToPath(new URL('./RESULTS.md', import.meta.url))
 
-/** The children alive now, so that Ctrl-C can end them. */
-const running = new Set()
-
-function recordsFromEnv() {
-  const raw = process.env['BENCH_RECORDS']
-  if (raw === undefined || raw === '') return DEFAULT_RECORDS
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1) {
-    throw new TypeError(`Expected \`BENCH_RECORDS\` to be a positive integer, got \`${raw}\` (string)`)
-  }
-  return value
-}
-
-function commandLine() {
-  const command = process.env['npm_lifecycle_event'] === 'bench' ? 'npm run bench' : 'node bench/run.mjs'
-  const records = process.env['BENCH_RECORDS']
-  return records === undefined || records === '' ? command : `BENCH_RECORDS=${records} ${command}`
-}
-
-function progress(text) {
-  process.stderr.write(`${text}\n`)
-}
-
-function startWorker(script, args) {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  running.add(child)
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (text) => { stdout += text })
-  child.stderr.setEncoding('utf8').on('data', (text) => { stderr += text })
-  const exited = new Promise((resolve, reject) => {
-    child.once('error', reject)
-    // 'close', not 'exit': the pipes are drained by then.
-    child.once('close', (code, signal) => {
-      running.delete(child)
-      resolve({ code, signal, stdout, stderr })
-    })
-  })
-  return { child, exited }
-}
-
-async function withTimeout(promise, ms, what) {
-  let timer
-  const timeout = new Promise((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-function workerFailure(id, result) {
-  return new Error(`The ${id} worker ended with code ${result.code}, signal ${result.signal}:\n${result.stderr.trim()}`)
-}
-
 async function measureThroughput(id, path, records) {
-  const { child, exited } = startWorker(THROUGHPUT_WORKER, [id, path, String(records)])
-  let result
-  try {
-    result = await withTimeout(exited, THROUGHPUT_CHILD_TIMEOUT_MS, `The ${id} throughput worker (THROUGHPUT_CHILD_TIMEOUT_MS)`)
-  } catch (error) {
-    child.kill('SIGKILL')
-    throw error
-  }
-  if (result.code !== 0) throw workerFailure(id, result)
-  const measured = JSON.parse(result.stdout)
+  const measured = await runWorker({
+    id,
+    script: THROUGHPUT_WORKER,
+    args: [id, path, String(records)],
+    timeoutMs: THROUGHPUT_CHILD_TIMEOUT_MS,
+    what: `The ${id} throughput worker (THROUGHPUT_CHILD_TIMEOUT_MS)`,
+  })
   return { ...measured, linesAtExit: countLines(path) }
 }
 
@@ -173,10 +113,9 @@ function lossTable(results) {
 }
 
 async function main(dir) {
-  const records = recordsFromEnv()
+  const records = recordsFromEnv(DEFAULT_RECORDS)
   const ids = [...CONTENDERS.keys()]
-  const cpuList = cpus()
-  const machine = `Node ${process.version} · ${cpuList[0]?.model ?? 'unknown CPU'} · ${cpuList.length} cores · \`${commandLine()}\``
+  const machine = machineLine(commandLine('bench', 'run.mjs'))
 
   // Round-robin, so that a slow spell on a shared machine spreads over all contenders.
   const throughput = new Map(ids.map((id) => [id, []]))
@@ -224,14 +163,4 @@ async function main(dir) {
   writeFileSync(RESULTS_PATH, markdown)
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'blackbox-bench-'))
-process.once('SIGINT', () => {
-  for (const child of running) child.kill('SIGKILL')
-  rmSync(dir, { recursive: true, force: true })
-  process.exit(130)
-})
-try {
-  await main(dir)
-} finally {
-  rmSync(dir, { recursive: true, force: true })
-}
+await withScratchDir('blackbox-bench-', main)
