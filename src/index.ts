@@ -29,3 +29,4 @@ export { printLogSummary, type PrintLogSummaryOptions, type TextOutput } from '.
 export { cleanLogs, type CleanLogsOptions, type CleanLogsResult } from './layout/clean.js'
 export { readRecords, readRecordsFrom, MAX_LINE_CHARS, UNKNOWN_LEVEL, UNKNOWN_LABEL, type ReadRecord, type RecordFormat, type ReadRecordsOptions, type TornTail } from './layout/read-records.js'
 export { parseRunFileName, type RunFileName } from './layout/run-file-name.js'
+export { resilientFileSink, ResilientFileSink, DISK_ERROR_CODES, WRITE_RETRY_INTERVAL_MS, type ResilientFileSinkOptions, type ResilientState, type ResilientEvents, type Fallback } from './sinks/resilient.js'

@@ -6,8 +6,7 @@ import { createLogger } from '../create-logger.js'
 import { cleanLogs } from '../layout/clean.js'
 import { createRunFile, DEFAULT_RUN_PREFIX, validatePrefix } from '../layout/run-file.js'
 import { consoleSink, type ConsoleSinkOptions } from '../sinks/console.js'
-import { fileSink } from '../sinks/file.js'
-import { rotatingFileSink, type RotatingFileSinkOptions } from '../sinks/rotating.js'
+import { resilientFileSink, type ResilientFileSinkOptions } from '../sinks/resilient.js'
 import { readEnvDefaults } from './env-config.js'
 import { installCrashGuard, type CrashGuard, type CrashGuardOptions } from './guard.js'
 
@@ -15,7 +14,7 @@ import { installCrashGuard, type CrashGuard, type CrashGuardOptions } from './gu
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000
 
 export interface SetupLoggingOptions
-  extends Omit<RotatingFileSinkOptions, 'path' | 'format' | 'level' | 'clock'>,
+  extends Omit<ResilientFileSinkOptions, 'path' | 'format' | 'level' | 'clock' | 'maxSize'>,
     Pick<CrashGuardOptions, 'signals' | 'report' | 'warnings' | 'onCrash' | 'env'> {
   /** Where the date folders go; default `logs` (or `BLACKBOX_DIR`). */
   dir?: string
@@ -33,8 +32,8 @@ export interface SetupLoggingOptions
   format?: FormatOption
   /** The logger's name; default the prefix. */
   name?: string
-  /** Rotate the run file past this size (or `BLACKBOX_MAX_SIZE`); with `interval`, `compress`, `maxFiles` it becomes a rotating file sink. */
-  maxSize?: string | number
+  /** Rotate the run file past this size (or `BLACKBOX_MAX_SIZE`); default no size limit. */
+  maxSize?: string | number | false
 }
 
 export interface LoggingSetup {
@@ -64,14 +63,9 @@ export function setupLogging(options: SetupLoggingOptions = {}): LoggingSetup {
     throw new TypeError(`Expected \`heartbeatInterval\` to be a non-negative integer of ms, got \`${String(heartbeatInterval)}\` (${typeof heartbeatInterval})`)
   }
   const file = createRunFile(dir, prefix)
-  // The run file rotates only when asked to (by size, time or compression), else it is a plain file.
-  const maxSize = fileOptions.maxSize ?? env.maxSize
-  const rotating = maxSize !== undefined || fileOptions.interval !== undefined || fileOptions.compress !== undefined
-  const sinks: Sink[] = [
-    rotating
-      ? rotatingFileSink({ ...fileOptions, ...(maxSize === undefined ? {} : { maxSize }), path: file, format })
-      : fileSink({ ...fileOptions, path: file, format }),
-  ]
+  // A run file survives a full disk (resilient) and rotates by size only when asked to.
+  const maxSize = fileOptions.maxSize ?? env.maxSize ?? false
+  const sinks: Sink[] = [resilientFileSink({ ...fileOptions, maxSize, path: file, format })]
   if (console) sinks.push(consoleSink(console === true ? { level: 'info' } : console))
   const logger = createLogger({ name: name ?? prefix, level, sinks })
   const guard = installCrashGuard(logger, {

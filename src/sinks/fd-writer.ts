@@ -2,7 +2,10 @@ import * as nodeFs from 'node:fs'
 import { dirname } from 'node:path'
 
 /** The file-system calls the writer makes; tests hand it a faulty one to inject errors. */
-export type WriterFs = Pick<typeof nodeFs, 'openSync' | 'writeSync' | 'closeSync' | 'fstatSync' | 'readSync' | 'fsyncSync' | 'mkdirSync'>
+export type WriterFs = Pick<typeof nodeFs, 'openSync' | 'writeSync' | 'closeSync' | 'fstatSync' | 'readSync' | 'fsyncSync' | 'mkdirSync' | 'ftruncateSync'>
+
+/** A write error, with how many bytes of the failed write reached the file before it. */
+export type PartialWriteError = NodeJS.ErrnoException & { bytesWritten?: number }
 
 /** How many EAGAINs in a row, with no byte written between them, before giving up. */
 export const MAX_EAGAIN_RETRIES = 1000
@@ -34,10 +37,42 @@ export interface FdWriterOptions {
 }
 
 /**
+ * Writes all of `data` to `fd` before returning: a short write is continued from the
+ * first byte not written, EAGAIN retried up to MAX_EAGAIN_RETRIES times in a row (the
+ * count starts again whenever bytes are written). Any other error is thrown with
+ * `bytesWritten`: how much of `data` reached the file before it.
+ */
+export function writeFully(fs: Pick<WriterFs, 'writeSync'>, fd: number, data: string, label: string): void {
+  let stalls = 0
+  let done = 0
+  let pending: string | Buffer = data
+  for (;;) {
+    let written: number
+    try {
+      written = typeof pending === 'string' ? fs.writeSync(fd, pending) : fs.writeSync(fd, pending)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
+        if (error !== null && typeof error === 'object') Object.assign(error, { bytesWritten: done })
+        throw error
+      }
+      if (++stalls > MAX_EAGAIN_RETRIES) throw new WriteStalledError(label, MAX_EAGAIN_RETRIES)
+      sleepSync(EAGAIN_WAIT_MS)
+      continue
+    }
+    const total = typeof pending === 'string' ? Buffer.byteLength(pending) : pending.length
+    if (written >= total) return
+    const bytes: Buffer = typeof pending === 'string' ? Buffer.from(pending) : pending
+    pending = bytes.subarray(written)
+    done += written
+    if (written > 0) stalls = 0
+    else if (++stalls > MAX_EAGAIN_RETRIES) throw new WriteStalledError(label, MAX_EAGAIN_RETRIES)
+  }
+}
+
+/**
  * One file descriptor and synchronous, complete writes to it. Opened with O_APPEND, so
  * each write(2) lands at the end as a unit even when several processes append to the
- * same file; a short write is continued and EAGAIN retried, with a bound that resets
- * whenever bytes are written (sonic-boom's rule).
+ * same file; see `writeFully` for short writes and EAGAIN (sonic-boom's rule).
  */
 export class FdWriter {
   readonly path: string
@@ -88,27 +123,17 @@ export class FdWriter {
   }
 
   #writeFd(fd: number, data: string): void {
-    const fs = this.#fs
-    let stalls = 0
-    let pending: string | Buffer = data
-    for (;;) {
-      let written: number
-      try {
-        written = typeof pending === 'string' ? fs.writeSync(fd, pending) : fs.writeSync(fd, pending)
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
-        if (++stalls > MAX_EAGAIN_RETRIES) throw new WriteStalledError(this.path, MAX_EAGAIN_RETRIES)
-        sleepSync(EAGAIN_WAIT_MS)
-        continue
-      }
-      const total = typeof pending === 'string' ? Buffer.byteLength(pending) : pending.length
-      if (written >= total) return
-      // A short write: go on from the first byte not written.
-      const bytes: Buffer = typeof pending === 'string' ? Buffer.from(pending) : pending
-      pending = bytes.subarray(written)
-      if (written > 0) stalls = 0
-      else if (++stalls > MAX_EAGAIN_RETRIES) throw new WriteStalledError(this.path, MAX_EAGAIN_RETRIES)
-    }
+    writeFully(this.#fs, fd, data, this.path)
+  }
+
+  /** The size of the open file, or undefined when none is open. */
+  size(): number | undefined {
+    return this.#fd === undefined ? undefined : this.#fs.fstatSync(this.#fd).size
+  }
+
+  /** Cuts the open file to `size` bytes: takes back the torn part of a failed write. */
+  truncate(size: number): void {
+    if (this.#fd !== undefined) this.#fs.ftruncateSync(this.#fd, size)
   }
 
   fsync(): void {

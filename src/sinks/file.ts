@@ -155,12 +155,21 @@ export class FileSink implements Sink {
   /** Called before each write(2) with what is about to be written; the rotating sink rotates here. */
   protected beforeWrite(_data: string): void {}
 
+  /**
+   * Called when writing `data` failed; a subclass that takes the data over (the resilient
+   * sink: fallback and replay) returns true, and the failure goes no further.
+   */
+  protected onWriteError(_data: string, _error: unknown): boolean {
+    return false
+  }
+
   #writeNow(data: string): void {
+    const text = this.#dropped > 0 ? this.#dropNotice() + data : data
     try {
-      const text = this.#dropped > 0 ? this.#dropNotice() + data : data
       this.beforeWrite(text)
       this.writer.write(text)
     } catch (error) {
+      if (this.onWriteError(text, error)) return
       // A batch is kept for the next attempt (see flushSync); a single record is lost.
       if (this.durability === 'sync') this.#dropped++
       throw error

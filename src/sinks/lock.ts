@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeSync } from 'node:fs'
 
 /** Thrown when another live process already writes a rotating file. */
 export class FileLockedError extends Error {
@@ -21,18 +21,46 @@ function isAlive(pid: number): boolean {
   }
 }
 
+// The lock is a symbolic link whose target is the owner's pid: created atomically, and
+// it needs no data block, so it can be taken on a full disk (the resilient sink must start
+// there). Where symbolic links are not allowed (Windows without the privilege), a file
+// created exclusively holds the pid instead.
+function create(lock: string): void {
+  try {
+    symlinkSync(String(process.pid), lock)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error
+    const fd = openSync(lock, 'wx', 0o644)
+    try {
+      writeSync(fd, `${process.pid}\n`)
+    } finally {
+      closeSync(fd)
+    }
+  }
+}
+
+function ownerOf(lock: string): number {
+  try {
+    return Number.parseInt(readlinkSync(lock), 10)
+  } catch {
+    try {
+      return Number.parseInt(readFileSync(lock, 'utf8'), 10)
+    } catch {
+      return Number.NaN
+    }
+  }
+}
+
 /**
- * Takes `<path>.lock` for this process: created exclusively with our pid. A lock left by a
- * process that no longer exists (killed) is taken over; one held by a live process,
- * this one included, is refused with `FileLockedError`. Returns the release function.
+ * Takes `<path>.lock` for this process. A lock left by a process that no longer exists
+ * (killed) is taken over; one held by a live process, this one included, is refused with
+ * `FileLockedError`. Returns the release function.
  */
 export function acquireFileLock(path: string): () => void {
   const lock = `${path}.lock`
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(lock, 'wx', 0o644)
-      writeSync(fd, `${process.pid}\n`)
-      closeSync(fd)
+      create(lock)
       let released = false
       return () => {
         if (released) return
@@ -42,12 +70,7 @@ export function acquireFileLock(path: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     }
-    let owner = Number.NaN
-    try {
-      owner = Number.parseInt(readFileSync(lock, 'utf8'), 10)
-    } catch {
-      // Removed meanwhile: try again.
-    }
+    const owner = ownerOf(lock)
     if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) throw new FileLockedError(path, owner)
     rmSync(lock, { force: true })
   }

@@ -10,8 +10,8 @@ import { compileInterval, compileMaxSize, compileRetention, type IntervalOption,
 export const INODE_CHECK_INTERVAL_MS = 1000
 
 export interface RotatingFileSinkOptions extends FileSinkOptions {
-  /** Rotate before a write would take the file past this: `'10 MB'` (default), `'0.5 GiB'`, or bytes. */
-  maxSize?: string | number
+  /** Rotate before a write would take the file past this: `'10 MB'` (default), `'0.5 GiB'`, bytes, or false for no size limit. */
+  maxSize?: string | number | false
   /** Backups kept; default 5. */
   maxFiles?: number
   /** Time rotation: `'hourly'`, `'daily'`, `'weekly'` (Mondays), a time of day `'00:00'`, a period `'12 h'` or ms; default none. */
@@ -94,6 +94,11 @@ export class RotatingFileSink extends FileSink {
   /** How many rotations this sink has made. */
   get rotations(): number {
     return this.#rotations
+  }
+
+  /** The managed backups on disk, newest first. */
+  protected backups(): Backup[] {
+    return this.#names.list()
   }
 
   /** Resolves when every compression and retention pass started so far has finished. */

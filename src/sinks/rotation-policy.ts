@@ -102,8 +102,9 @@ export function compileRetention(maxFiles: unknown, retention: unknown): Retenti
   return { maxFiles: files, maxAgeMs: parseDuration(retention as string, 'retention') }
 }
 
-/** The size limit, default 10 MB. */
-export function compileMaxSize(option: string | number | undefined): number {
+/** The size limit, default 10 MB; `false` for none. */
+export function compileMaxSize(option: string | number | false | undefined): number {
+  if (option === false) return Number.POSITIVE_INFINITY
   return option === undefined ? DEFAULT_MAX_SIZE_BYTES : parseSize(option, 'maxSize')
 }
 
