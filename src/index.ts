@@ -30,3 +30,8 @@ export { cleanLogs, type CleanLogsOptions, type CleanLogsResult } from './layout
 export { readRecords, readRecordsFrom, MAX_LINE_CHARS, UNKNOWN_LEVEL, UNKNOWN_LABEL, type ReadRecord, type RecordFormat, type ReadRecordsOptions, type TornTail } from './layout/read-records.js'
 export { parseRunFileName, type RunFileName } from './layout/run-file-name.js'
 export { resilientFileSink, ResilientFileSink, DISK_ERROR_CODES, WRITE_RETRY_INTERVAL_MS, type ResilientFileSinkOptions, type ResilientState, type ResilientEvents, type Fallback } from './sinks/resilient.js'
+export { startCollector, ACK_INTERVAL_MS, type Collector, type CollectorOptions, type ClientInfo } from './transport/collector.js'
+export { CollectorClient, type CollectorClientOptions, type WhenFull } from './transport/client.js'
+export { connectLogger, getLogger, getLoggerFromEnv, type ConnectLoggerOptions, type GetLoggerOptions } from './transport/connect.js'
+export { appLogDir, type AppLogDirOptions } from './layout/app-log-dir.js'
+export { ProtocolError, PROTOCOL_VERSION } from './transport/frame.js'

@@ -42,7 +42,7 @@ export interface FdWriterOptions {
  * count starts again whenever bytes are written). Any other error is thrown with
  * `bytesWritten`: how much of `data` reached the file before it.
  */
-export function writeFully(fs: Pick<WriterFs, 'writeSync'>, fd: number, data: string, label: string): void {
+export function writeFully(fs: Pick<WriterFs, 'writeSync'>, fd: number, data: string | Buffer, label: string): void {
   let stalls = 0
   let done = 0
   let pending: string | Buffer = data

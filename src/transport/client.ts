@@ -1,0 +1,493 @@
+import { randomUUID } from 'node:crypto'
+import { closeSync, openSync, readSync, renameSync, writeSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { crc32 } from 'node:zlib'
+import type { Formatter } from '../core/format/formatter.js'
+import { resolveFormat } from '../core/format/index.js'
+import { LEVEL_VALUES, levelValue } from '../core/levels.js'
+import { LoggerContext, type LogRecord } from '../core/record.js'
+import { FailureReport, type Sink, type SinkOptions } from '../core/sink.js'
+import { parseSize } from '../core/units.js'
+import { registerSink, unregisterSink } from '../sinks/registry.js'
+import { checkFileName, spoolDirFor } from './endpoint.js'
+import { FrameDecoder, FrameType, HEADER_BYTES, ProtocolError } from './frame.js'
+import { decodeAck, encodeBye, encodeHeartbeat, encodeHello, encodeLogs, type Hello } from './messages.js'
+import { Spool } from './spool.js'
+
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024
+export const DEFAULT_CLIENT_HEARTBEAT_MS = 10_000
+export const RECONNECT_MIN_MS = 50
+export const RECONNECT_MAX_MS = 2000
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5000
+export const DEFAULT_BLOCK_TIMEOUT_MS = 1000
+export const CLIENT_BATCH_BYTES = 64 * 1024
+export const CLIENT_BATCH_INTERVAL_MS = 50
+
+export type WhenFull = 'spill' | 'block' | 'drop'
+
+export interface CollectorClientOptions extends SinkOptions {
+  /** The collector's socket (a Unix socket path, or a Windows named pipe). */
+  socket: string
+  /** Who is logging, shown by the collector; default the process title. */
+  name?: string
+  /** The role: records go to `<role>.log`; default `worker`. */
+  role?: string
+  /** ms between heartbeats; default 10,000; 0 for none. */
+  heartbeatInterval?: number
+  /** `sync` (default): the record is in the socket (or the spool) before the call returns. `batched`: sent together. */
+  durability?: 'sync' | 'batched'
+  /** Bytes sent but not yet acknowledged, kept in memory for a resend; default 16 MB. */
+  maxInFlight?: string | number
+  /** When in-flight memory is full: `spill` to the spool (default), `block` for at most `blockTimeout` ms, or `drop` (counted). */
+  whenFull?: WhenFull
+  /** ms a `block` may take before spilling; default 1,000. */
+  blockTimeout?: number
+  /** Where the spool goes; default `spool/` beside the socket. */
+  spoolDir?: string
+  /** ms `close()` waits for acknowledgements before leaving the rest in the spool; default 5,000. */
+  closeTimeout?: number
+}
+
+interface InFlight {
+  last: number
+  frame: Buffer
+}
+
+const NOTICE_CONTEXT = new LoggerContext('blackbox', {})
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+
+/** A copy of a LOGS frame with the `resent` flag set (and its checksum redone). */
+function markResent(frame: Buffer): Buffer {
+  if (frame.readUInt8(3) !== FrameType.LOGS) return frame
+  const copy = Buffer.from(frame)
+  copy.writeUInt8(copy.readUInt8(HEADER_BYTES) | 1, HEADER_BYTES)
+  copy.writeUInt32BE(crc32(copy.subarray(HEADER_BYTES)), 8)
+  return copy
+}
+
+function lastSeqOf(frame: Buffer): number {
+  const first = frame.readUInt32BE(HEADER_BYTES + 1) * 2 ** 32 + frame.readUInt32BE(HEADER_BYTES + 5)
+  return first + frame.readUInt32BE(HEADER_BYTES + 9) - 1
+}
+
+/**
+ * The sink that sends records to a collector. In `sync` mode each record is written into
+ * the socket's descriptor before the log call returns (so it reaches the collector even if
+ * this process is killed the next instant); when the socket would block, the collector is
+ * away, or in-flight memory is full, the record is appended to a spool file instead, and
+ * sent from there when it can be. What the collector has not acknowledged is sent again
+ * after a reconnect, flagged as possibly duplicate.
+ */
+export class CollectorClient implements Sink {
+  readonly name: string
+  readonly level: number
+  readonly formatter: Formatter
+  readonly failures: FailureReport
+  readonly socketPath: string
+  readonly clientId = randomUUID()
+  readonly role: string
+  readonly clientName: string
+  readonly durability: 'sync' | 'batched'
+  readonly #maxInFlight: number
+  readonly #whenFull: WhenFull
+  readonly #blockTimeout: number
+  readonly #heartbeatInterval: number
+  readonly #closeTimeout: number
+  readonly #spool: Spool
+  readonly #decoder = new FrameDecoder()
+  readonly #startTime = Date.now()
+  #seq = 0
+  #acked = 0
+  #memory: InFlight[] = []
+  #memoryBytes = 0
+  #tail: { bytes: Buffer; spoolEnd: number | undefined } | undefined
+  #spooling = true
+  #spoolSent = 0
+  #resentBelow = 0
+  #spoolLast = 0
+  #socket: Socket | undefined
+  #fd: number | undefined
+  #connected = false
+  #pumping = false
+  #dropped = 0
+  #closed = false
+  #batch: { seq: number; timeMs: number; level: number; text: string }[] = []
+  #batchBytes = 0
+  #batchTimer: NodeJS.Timeout | undefined
+  #heartbeatTimer: NodeJS.Timeout | undefined
+  #reconnectTimer: NodeJS.Timeout | undefined
+  #backoff = RECONNECT_MIN_MS
+  #ackWaiters: { seq: number; resolve: () => void }[] = []
+  #connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = []
+  readonly #onExit = (code: number): void => this.#exit(code)
+
+  constructor(options: CollectorClientOptions) {
+    if (options === null || typeof options !== 'object' || typeof options.socket !== 'string' || options.socket === '') {
+      throw new TypeError(`Expected \`socket\` to be a socket path, got \`${String(options?.socket)}\` (${typeof options?.socket})`)
+    }
+    this.socketPath = options.socket
+    this.role = checkFileName(options.role ?? 'worker', 'role')
+    this.clientName = options.name ?? process.title
+    if (/[\u0000-\u001f\u007f]/.test(this.clientName)) throw new TypeError(`Expected \`name\` to have no control characters, got \`${JSON.stringify(this.clientName)}\` (string)`)
+    this.durability = options.durability ?? 'sync'
+    if (this.durability !== 'sync' && this.durability !== 'batched') throw new TypeError(`Expected \`durability\` to be 'sync' or 'batched', got \`${String(this.durability)}\` (${typeof this.durability})`)
+    this.#whenFull = options.whenFull ?? 'spill'
+    if (!['spill', 'block', 'drop'].includes(this.#whenFull)) throw new TypeError(`Expected \`whenFull\` to be 'spill', 'block' or 'drop', got \`${String(this.#whenFull)}\` (${typeof this.#whenFull})`)
+    this.#maxInFlight = options.maxInFlight === undefined ? DEFAULT_MAX_IN_FLIGHT_BYTES : parseSize(options.maxInFlight, 'maxInFlight')
+    this.#blockTimeout = options.blockTimeout ?? DEFAULT_BLOCK_TIMEOUT_MS
+    this.#heartbeatInterval = options.heartbeatInterval ?? DEFAULT_CLIENT_HEARTBEAT_MS
+    if (!Number.isInteger(this.#heartbeatInterval) || this.#heartbeatInterval < 0) {
+      throw new TypeError(`Expected \`heartbeatInterval\` to be a non-negative integer of ms, got \`${String(this.#heartbeatInterval)}\` (${typeof this.#heartbeatInterval})`)
+    }
+    this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS
+    this.level = options.level === undefined ? 0 : levelValue(options.level)
+    this.formatter = resolveFormat(options.format, 'text')
+    this.name = `collector ${this.role}@${this.socketPath}`
+    this.failures = new FailureReport(this.name)
+    this.#spool = new Spool(options.spoolDir ?? spoolDirFor(this.socketPath), this.clientId)
+    this.#spool.describe(this.#hello())
+    registerSink(this)
+    process.on('exit', this.#onExit)
+    if (this.#heartbeatInterval > 0) this.#heartbeatTimer = setInterval(() => this.#sendHeartbeat(), this.#heartbeatInterval).unref()
+    this.#connect()
+  }
+
+  /** Resolves once the collector has the HELLO; rejects if the first attempt finds no collector. */
+  connected(): Promise<void> {
+    if (this.#connected) return Promise.resolve()
+    return new Promise((resolve, reject) => this.#connectWaiters.push({ resolve, reject }))
+  }
+
+  /** What the client is doing, for tests and diagnostics. */
+  get stats(): { seq: number; acked: number; inFlightBytes: number; spoolBytes: number; spooling: boolean; connected: boolean; dropped: number } {
+    return { seq: this.#seq, acked: this.#acked, inFlightBytes: this.#memoryBytes, spoolBytes: this.#spool.size, spooling: this.#spooling, connected: this.#connected, dropped: this.#dropped }
+  }
+
+  #hello(): Omit<Hello, 'protocol'> {
+    return { clientId: this.clientId, pid: process.pid, name: this.clientName, role: this.role, startTime: this.#startTime, spool: this.#spool.path, lastSeq: this.#seq, heartbeatInterval: this.#heartbeatInterval }
+  }
+
+  write(line: string, record: LogRecord): void {
+    const entry = { seq: ++this.#seq, timeMs: record.time, level: record.level, text: line }
+    if (this.durability === 'sync') {
+      this.#send(encodeLogs([entry]), entry.seq)
+      return
+    }
+    this.#batch.push(entry)
+    this.#batchBytes += line.length
+    if (this.#batchBytes >= CLIENT_BATCH_BYTES) this.flushSync()
+    else this.#batchTimer ??= setTimeout(() => this.flushSync(), CLIENT_BATCH_INTERVAL_MS).unref()
+  }
+
+  flushSync(): void {
+    if (this.#batchTimer) clearTimeout(this.#batchTimer)
+    this.#batchTimer = undefined
+    if (this.#batch.length === 0) return
+    const batch = this.#batch
+    this.#batch = []
+    this.#batchBytes = 0
+    this.#send(encodeLogs(batch), (batch[batch.length - 1] as { seq: number }).seq)
+  }
+
+  /** Resolves when the collector has acknowledged everything logged so far (or `closeTimeout` passes). */
+  async flush(): Promise<void> {
+    this.flushSync()
+    await this.#acknowledged(this.#seq, this.#closeTimeout)
+  }
+
+  #acknowledged(seq: number, timeoutMs: number): Promise<void> {
+    if (this.#acked >= seq) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs)
+      const waiter = { seq, resolve: done }
+      this.#ackWaiters.push(waiter)
+      function done(): void {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  }
+
+  /** A frame of records: straight into the socket when it can take it now, else into the spool. */
+  #send(frame: Buffer, last: number): void {
+    if (!this.#spooling && this.#fd !== undefined && !this.#roomFor(frame.length)) {
+      if (this.#whenFull === 'drop') {
+        this.#dropped++
+        return
+      }
+      this.#spooling = true
+    }
+    if (!this.#spooling && this.#fd !== undefined) {
+      const written = this.#writeDirect(frame)
+      if (written === frame.length) {
+        this.#memory.push({ last, frame })
+        this.#memoryBytes += frame.length
+        return
+      }
+      // Not all of it is in the kernel: the spool keeps the record; the rest of the bytes
+      // must follow in the stream before any other frame.
+      this.#spooling = true
+      if (written > 0) this.#tail = { bytes: frame.subarray(written), spoolEnd: this.#spool.size + frame.length }
+    }
+    this.#toSpool(frame, last)
+    void this.#pump()
+  }
+
+  #toSpool(frame: Buffer, last: number): void {
+    try {
+      this.#spool.append(frame)
+      this.#spoolLast = last
+    } catch (error) {
+      this.#dropped++
+      this.failures.report(error, 'spool')
+    }
+  }
+
+  /** Whether in-flight memory can take `bytes` more; with `block`, waits for acknowledgements up to the bound. */
+  #roomFor(bytes: number): boolean {
+    if (this.#memoryBytes + bytes <= this.#maxInFlight) return true
+    if (this.#whenFull !== 'block') return false
+    const deadline = Date.now() + this.#blockTimeout
+    while (Date.now() < deadline) {
+      this.#readAcksNow()
+      if (this.#memoryBytes + bytes <= this.#maxInFlight) return true
+      Atomics.wait(sleeper, 0, 0, 1)
+    }
+    return false
+  }
+
+  // While blocking, the event loop cannot deliver ACKs: read them from the descriptor
+  // ourselves, into the same decoder libuv's reads go through, so the stream stays in order.
+  #readAcksNow(): void {
+    if (this.#fd === undefined) return
+    const chunk = Buffer.alloc(64 * 1024)
+    try {
+      const read = readSync(this.#fd, chunk, 0, chunk.length, null)
+      if (read > 0) this.#onData(chunk.subarray(0, read))
+    } catch {
+      // EAGAIN: nothing yet.
+    }
+  }
+
+  /** write(2) on the socket's descriptor: the bytes written, 0 when it would block, -1 when the connection is gone. */
+  #writeDirect(bytes: Buffer): number {
+    try {
+      return writeSync(this.#fd as number, bytes)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return 0
+      this.#socket?.destroy()
+      return -1
+    }
+  }
+
+  /** Sends the spool (and a cut frame's tail) through libuv's queue, in order, while connected. */
+  async #pump(): Promise<void> {
+    if (this.#pumping || !this.#connected) return
+    this.#pumping = true
+    try {
+      if (this.#tail) {
+        const tail = this.#tail
+        if (!(await this.#queue(tail.bytes))) return
+        this.#tail = undefined
+        if (tail.spoolEnd !== undefined) this.#spoolSent = Math.max(this.#spoolSent, tail.spoolEnd)
+      }
+      while (this.#connected && this.#spoolSent < this.#spool.size) {
+        const frame = this.#spool.readAt(this.#spoolSent)
+        if (!frame) break
+        const offset = this.#spoolSent
+        this.#spoolSent += frame.length
+        if (lastSeqOf(frame) <= this.#acked) continue
+        if (!(await this.#queue(offset < this.#resentBelow ? markResent(frame) : frame))) return
+      }
+      if (this.#connected && this.#spoolSent >= this.#spool.size && this.#tail === undefined && (this.#socket?.writableLength ?? 0) === 0 && this.#batch.length === 0) {
+        this.#spooling = false
+        this.#clearSpoolIfDone()
+      }
+    } finally {
+      this.#pumping = false
+    }
+    // Frames spooled while the last write was in flight.
+    if (this.#connected && this.#spooling && this.#spoolSent < this.#spool.size) void this.#pump()
+  }
+
+  #queue(bytes: Buffer): Promise<boolean> {
+    const socket = this.#socket
+    if (!socket || !this.#connected) return Promise.resolve(false)
+    return new Promise((resolve) => socket.write(bytes, (error) => resolve(!error)))
+  }
+
+  #clearSpoolIfDone(): void {
+    if (this.#spool.size > 0 && this.#spoolSent >= this.#spool.size && this.#acked >= this.#spoolLast) {
+      this.#spool.clear()
+      this.#spoolSent = 0
+      this.#resentBelow = 0
+    }
+  }
+
+  #connect(): void {
+    if (this.#closed) return
+    const socket = connect(this.socketPath)
+    this.#socket = socket
+    socket.once('connect', () => this.#onConnect(socket))
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    socket.on('error', () => {})
+    socket.once('close', () => this.#onDisconnect(socket))
+  }
+
+  #onConnect(socket: Socket): void {
+    // The descriptor lets a log call write synchronously; libuv keeps reading from it.
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd
+    this.#fd = typeof fd === 'number' && fd >= 0 ? fd : undefined
+    this.#backoff = RECONNECT_MIN_MS
+    socket.write(encodeHello(this.#hello()))
+    this.#connected = true
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve()
+    void this.#pump()
+  }
+
+  #onData(chunk: Buffer): void {
+    let frames
+    try {
+      frames = this.#decoder.push(chunk)
+    } catch (error) {
+      this.failures.report(error instanceof ProtocolError ? error : new Error(String(error)), 'reading from the collector')
+      this.#socket?.destroy()
+      return
+    }
+    for (const frame of frames) {
+      if (frame.type !== FrameType.ACK) continue
+      this.#onAck(decodeAck(frame.payload))
+    }
+  }
+
+  #onAck(seq: number): void {
+    if (seq <= this.#acked) return
+    this.#acked = seq
+    let drop = 0
+    while (drop < this.#memory.length && (this.#memory[drop] as InFlight).last <= seq) this.#memoryBytes -= (this.#memory[drop++] as InFlight).frame.length
+    if (drop > 0) this.#memory.splice(0, drop)
+    this.#ackWaiters = this.#ackWaiters.filter((waiter) => (waiter.seq <= seq ? (waiter.resolve(), false) : true))
+    if (!this.#spooling) this.#clearSpoolIfDone()
+    if (this.#dropped > 0 && !this.#spooling && this.#roomFor(0)) this.#sendDropNotice()
+  }
+
+  #sendDropNotice(): void {
+    const count = this.#dropped
+    this.#dropped = 0
+    const record = {
+      level: LEVEL_VALUES.warn, levelName: 'warn' as const, time: Date.now(), context: NOTICE_CONTEXT, err: undefined, callsite: undefined,
+      msg: `blackbox: ${count} records were dropped (in-flight limit reached, whenFull: ${this.#whenFull})`, fields: { event: 'dropped', dropped: count },
+    }
+    this.write(this.formatter.format(record), record)
+  }
+
+  #onDisconnect(socket: Socket): void {
+    if (socket !== this.#socket) return
+    const wasConnected = this.#connected
+    this.#connected = false
+    this.#fd = undefined
+    this.#socket = undefined
+    this.#decoder.reset()
+    this.#spooling = true
+    this.#persistInFlight()
+    if (!wasConnected) {
+      for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(new Error(`No collector answers at ${this.socketPath}`))
+    }
+    if (this.#closed) return
+    // Back off, with jitter, up to RECONNECT_MAX_MS.
+    const delay = this.#backoff * (0.5 + Math.random() / 2)
+    this.#backoff = Math.min(this.#backoff * 2, RECONNECT_MAX_MS)
+    this.#reconnectTimer = setTimeout(() => this.#connect(), delay).unref()
+  }
+
+  /**
+   * Frames sent but not acknowledged live only in memory: before they can be lost with
+   * this process, they go to the front of the spool, which is rewritten whole (this
+   * happens on a disconnect or at exit, never on the write path).
+   */
+  #persistInFlight(): void {
+    const unacked = this.#memory.filter((entry) => entry.last > this.#acked)
+    this.#memory = []
+    this.#memoryBytes = 0
+    if (unacked.length === 0 && this.#tail === undefined) {
+      this.#resentBelow = this.#spool.size
+      this.#spoolSent = 0
+      return
+    }
+    try {
+      const old = this.#spool.path
+      const rewritten = `${old}.rewrite`
+      const fd = openSync(rewritten, 'w', 0o600)
+      try {
+        for (const entry of unacked) writeSync(fd, entry.frame)
+        for (let offset = 0; offset < this.#spool.size; ) {
+          const frame = this.#spool.readAt(offset)
+          if (!frame) break
+          writeSync(fd, frame)
+          offset += frame.length
+        }
+      } finally {
+        closeSync(fd)
+      }
+      this.#spool.release()
+      renameSync(rewritten, old)
+      this.#spool.reopen()
+      this.#spoolLast = Math.max(this.#spoolLast, ...unacked.map((entry) => entry.last))
+    } catch (error) {
+      this.failures.report(error, 'spooling unacknowledged records')
+    }
+    this.#tail = undefined
+    this.#spoolSent = 0
+    this.#resentBelow = this.#spool.size
+  }
+
+  #sendHeartbeat(): void {
+    if (!this.#connected) return
+    const memory = process.memoryUsage()
+    const frame = encodeHeartbeat({
+      next: Date.now() + this.#heartbeatInterval,
+      uptimeS: Math.round(process.uptime() * 10) / 10,
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      loopDelayMs: 0,
+    })
+    if (this.#spooling || this.#fd === undefined) void this.#queue(frame)
+    else {
+      const written = this.#writeDirect(frame)
+      if (written >= 0 && written < frame.length) {
+        this.#spooling = true
+        this.#tail = { bytes: frame.subarray(written), spoolEnd: undefined }
+        void this.#pump()
+      }
+    }
+  }
+
+  // On exit: the batch goes out, a BYE says it was an exit (with its code), and what the
+  // collector has not acknowledged stays in the spool for it to deliver.
+  #exit(code: number): void {
+    this.flushSync()
+    if (this.#connected && !this.#spooling && this.#fd !== undefined) this.#writeDirect(encodeBye({ reason: `exit code ${code}` }))
+    this.#persistInFlight()
+    this.#spool.close()
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    await this.flush()
+    this.#closed = true
+    if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer)
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer)
+    process.removeListener('exit', this.#onExit)
+    unregisterSink(this)
+    const socket = this.#socket
+    if (socket && this.#connected) {
+      await this.#queue(encodeBye({ reason: 'close' }))
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve())
+        socket.end()
+      })
+    } else socket?.destroy()
+    this.#persistInFlight()
+    this.#spool.close()
+  }
+}

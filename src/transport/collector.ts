@@ -1,0 +1,398 @@
+import type { ChildProcess } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs'
+import { createServer, type Server, type Socket } from 'node:net'
+import { dirname, join } from 'node:path'
+import type { FormatOption } from '../core/format/index.js'
+import type { Logger } from '../core/logger.js'
+import { createLogger } from '../create-logger.js'
+import { resilientFileSink, type ResilientFileSink, type ResilientFileSinkOptions } from '../sinks/resilient.js'
+import { checkFileName, isListening, isNamedPipe, preparePrivateDir, spoolDirFor } from './endpoint.js'
+import { FrameDecoder, FrameType, ProtocolError, type Frame } from './frame.js'
+import { decodeBye, decodeHeartbeat, decodeHello, decodeLogs, encodeAck, type Hello, type WireRecord } from './messages.js'
+import { readSpoolFrames } from './spool.js'
+
+/** How often written records are acknowledged (after the role files are flushed). */
+export const ACK_INTERVAL_MS = 20
+/** How often the collector looks for late workers. */
+export const MONITOR_INTERVAL_MS = 250
+/** How long, after a connection drops without BYE, the collector waits to learn an exit status. */
+export const DEATH_WAIT_MS = 500
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5000
+
+export interface CollectorOptions {
+  /** The socket to listen on: a path (its directory is made private, 0700) or a Windows named pipe. */
+  socket: string
+  /** Where role files and collector.log go; default `logs`. */
+  dir?: string
+  /** A worker is late when its announced next heartbeat is this many ms overdue; default 5,000. */
+  heartbeatTimeout?: number
+  /** Options for every role file (`<role>.log`): rotation, compression, disk-full behaviour. */
+  files?: Omit<ResilientFileSinkOptions, 'path'>
+  /** The collector's own log format; default `text`. */
+  format?: FormatOption
+}
+
+/** What the collector knows about one client. */
+export interface ClientInfo {
+  clientId: string
+  pid: number
+  name: string
+  role: string
+  connected: boolean
+  /** The highest sequence number written for it. */
+  written: number
+  late: boolean
+  /** How it ended: `finished` (BYE), `dead`, or undefined while connected. */
+  ended: 'finished' | 'dead' | undefined
+}
+
+export interface Collector {
+  readonly socket: string
+  readonly dir: string
+  /** The collector's own log (collector.log). */
+  readonly logger: Logger
+  clients(): ClientInfo[]
+  /** Lets the collector learn how a child process ended (exit code or signal), for its death record. */
+  attach(child: ChildProcess): void
+  close(): Promise<void>
+}
+
+interface ClientState extends ClientInfo {
+  socket: Socket | undefined
+  hello: Hello
+  next: number
+  dirty: boolean
+  ackedSent: number
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Marks a record sent again after a reconnect, so a reader can tell it may be a duplicate. */
+function markResent(text: string, clientId: string, seq: number): string {
+  if (text.startsWith('{')) return `{"resent":true,"client":${JSON.stringify(clientId)},"seq":${seq},${text.slice(1)}`
+  const end = text.indexOf('\n')
+  const cut = end === -1 ? text.length : end
+  return `${text.slice(0, cut)} resent=true client=${clientId} seq=${seq}${text.slice(cut)}`
+}
+
+/**
+ * Starts a collector: it listens on the socket, writes each client's records to
+ * `<dir>/<role>.log` through the rotating, disk-full-resilient sink, acknowledges what it
+ * has written, watches heartbeats, and records in `<dir>/collector.log` every client that
+ * connects, goes late, finishes or dies.
+ */
+export async function startCollector(options: CollectorOptions): Promise<Collector> {
+  const collector = new CollectorImpl(options)
+  await collector.start()
+  return collector
+}
+
+class CollectorImpl implements Collector {
+  readonly socket: string
+  readonly dir: string
+  readonly logger: Logger
+  readonly #options: CollectorOptions
+  readonly #grace: number
+  readonly #clients = new Map<string, ClientState>()
+  readonly #written = new Map<string, number>()
+  readonly #roles = new Map<string, ResilientFileSink>()
+  readonly #exits = new Map<number, { code: number | null; signal: NodeJS.Signals | null }>()
+  readonly #statePath: string
+  #server: Server | undefined
+  #ackTimer: NodeJS.Timeout | undefined
+  #monitorTimer: NodeJS.Timeout | undefined
+  #stateDirty = false
+  #closed = false
+
+  constructor(options: CollectorOptions) {
+    if (options === null || typeof options !== 'object' || typeof options.socket !== 'string' || options.socket === '') {
+      throw new TypeError(`Expected \`socket\` to be a socket path, got \`${String(options?.socket)}\` (${typeof options?.socket})`)
+    }
+    this.#options = options
+    this.socket = options.socket
+    this.dir = options.dir ?? 'logs'
+    this.#grace = options.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT_MS
+    this.#statePath = join(this.dir, '.collector-state.json')
+    this.logger = createLogger({
+      name: 'collector',
+      level: 'debug',
+      sinks: [resilientFileSink({ ...options.files, path: join(this.dir, 'collector.log'), format: options.format ?? 'text', maxSize: options.files?.maxSize ?? '10 MB' })],
+    })
+  }
+
+  async start(): Promise<void> {
+    if (!isNamedPipe(this.socket)) {
+      preparePrivateDir(dirname(this.socket))
+      if (existsSync(this.socket)) {
+        if (await isListening(this.socket)) throw new Error(`A collector already listens on ${this.socket}`)
+        // Left by a collector that died: nobody answers on it.
+        rmSync(this.socket, { force: true })
+      }
+    }
+    this.#loadState()
+    this.#deliverOrphanSpools()
+    const server = createServer((socket) => this.#accept(socket))
+    this.#server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.socket, () => {
+        server.removeListener('error', reject)
+        resolve()
+      })
+    })
+    if (!isNamedPipe(this.socket)) chmodSync(this.socket, 0o600)
+    this.#ackTimer = setInterval(() => this.#acknowledge(), ACK_INTERVAL_MS)
+    this.#monitorTimer = setInterval(() => this.#monitor(), MONITOR_INTERVAL_MS)
+    this.logger.info({ event: 'collector-start', socket: this.socket, dir: this.dir, pid: process.pid }, `collector listening on ${this.socket}, writing to ${this.dir}`)
+  }
+
+  clients(): ClientInfo[] {
+    return [...this.#clients.values()].map(({ clientId, pid, name, role, connected, written, late, ended }) => ({ clientId, pid, name, role, connected, written, late, ended }))
+  }
+
+  attach(child: ChildProcess): void {
+    child.once('exit', (code, signal) => {
+      if (child.pid !== undefined) this.#exits.set(child.pid, { code, signal })
+    })
+  }
+
+  #loadState(): void {
+    try {
+      const state = JSON.parse(readFileSync(this.#statePath, 'utf8')) as { written?: Record<string, number> }
+      for (const [id, seq] of Object.entries(state.written ?? {})) if (typeof seq === 'number') this.#written.set(id, seq)
+    } catch {
+      // First start, or a state file cut by a crash: resends are then marked, not skipped.
+    }
+  }
+
+  #saveState(): void {
+    if (!this.#stateDirty) return
+    this.#stateDirty = false
+    try {
+      const temporary = `${this.#statePath}.tmp`
+      writeFileSync(temporary, JSON.stringify({ written: Object.fromEntries(this.#written) }))
+      renameSync(temporary, this.#statePath)
+    } catch (error) {
+      this.logger.warn({ event: 'state', err: error }, 'could not save the collector state')
+    }
+  }
+
+  #role(role: string): ResilientFileSink {
+    let sink = this.#roles.get(role)
+    if (!sink) {
+      // Batched: the ACK cycle flushes before it acknowledges, so nothing acknowledged is only in memory.
+      sink = resilientFileSink({ ...this.#options.files, path: join(this.dir, `${role}.log`), durability: 'batched', format: 'text' })
+      this.#roles.set(role, sink)
+    }
+    return sink
+  }
+
+  #accept(socket: Socket): void {
+    const decoder = new FrameDecoder()
+    let client: ClientState | undefined
+    const fail = (reason: string): void => {
+      this.logger.warn({ event: 'protocol-error', client: client?.name, pid: client?.pid, reason }, `closing the connection of ${client ? `${client.name} (pid ${client.pid})` : 'an unidentified client'}: ${reason}`)
+      socket.destroy()
+    }
+    socket.on('data', (chunk: Buffer) => {
+      let frames: Frame[]
+      try {
+        frames = decoder.push(chunk)
+      } catch (error) {
+        return fail(error instanceof Error ? error.message : String(error))
+      }
+      for (const frame of frames) {
+        try {
+          if (!client) {
+            if (frame.type !== FrameType.HELLO) throw new ProtocolError('BAD_PAYLOAD', `the first frame must be HELLO, got type ${frame.type}`)
+            client = this.#hello(decodeHello(frame.payload), socket)
+          } else this.#frame(client, frame)
+        } catch (error) {
+          return fail(error instanceof Error ? error.message : String(error))
+        }
+      }
+    })
+    socket.on('error', () => {})
+    socket.once('close', () => {
+      try {
+        decoder.end()
+      } catch (error) {
+        if (client && !client.ended) this.logger.debug({ event: 'truncated', client: client.name }, `the last frame of ${client.name} was cut short (${(error as Error).message})`)
+      }
+      if (client && client.socket === socket) this.#disconnected(client)
+    })
+  }
+
+  #hello(hello: Hello, socket: Socket): ClientState {
+    checkFileName(hello.role, 'role')
+    if (/[\u0000-\u001f\u007f]/.test(hello.name)) throw new ProtocolError('BAD_PAYLOAD', 'the client name has control characters')
+    const existing = this.#clients.get(hello.clientId)
+    const written = Math.max(existing?.written ?? 0, this.#written.get(hello.clientId) ?? 0)
+    const client: ClientState = {
+      clientId: hello.clientId, pid: hello.pid, name: hello.name, role: hello.role, connected: true, written, late: false, ended: undefined,
+      socket, hello, next: hello.heartbeatInterval ? Date.now() + hello.heartbeatInterval : Number.POSITIVE_INFINITY, dirty: written > 0, ackedSent: 0,
+    }
+    this.#clients.set(hello.clientId, client)
+    this.logger.info(
+      { event: existing ? 'client-reconnect' : 'client-connect', client: hello.name, role: hello.role, pid: hello.pid, clientId: hello.clientId },
+      `${existing ? 'reconnected' : 'connected'}: ${hello.name} (role ${hello.role}, pid ${hello.pid})`,
+    )
+    return client
+  }
+
+  #frame(client: ClientState, frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.LOGS: {
+        const logs = decodeLogs(frame.payload)
+        this.#write(client, logs.records, logs.resent)
+        return
+      }
+      case FrameType.HEARTBEAT: {
+        const beat = decodeHeartbeat(frame.payload)
+        client.next = beat.next
+        if (client.late) {
+          client.late = false
+          this.logger.info({ event: 'client-back', client: client.name, pid: client.pid }, `back: ${client.name} (pid ${client.pid}) checked in again`)
+        }
+        return
+      }
+      case FrameType.BYE: {
+        const bye = decodeBye(frame.payload)
+        client.ended = 'finished'
+        this.logger.info({ event: 'client-finished', client: client.name, role: client.role, pid: client.pid, reason: bye.reason, records: client.written }, `finished: ${client.name} (pid ${client.pid}) said goodbye (${bye.reason})`)
+        return
+      }
+      default:
+        throw new ProtocolError('BAD_TYPE', `a client may not send frames of type ${frame.type}`)
+    }
+  }
+
+  #write(client: ClientState, records: readonly WireRecord[], resent: boolean): void {
+    const sink = this.#role(client.role)
+    for (const record of records) {
+      if (record.seq <= client.written) continue
+      const text = record.bytes.toString('utf8')
+      sink.write(resent ? markResent(text, client.clientId, record.seq) : text)
+      client.written = record.seq
+    }
+    this.#written.set(client.clientId, client.written)
+    client.dirty = true
+    this.#stateDirty = true
+  }
+
+  /** Flushes the role files, then tells each client the highest sequence number written for it. */
+  #acknowledge(): void {
+    const dirty = [...this.#clients.values()].filter((client) => client.dirty && client.socket && client.connected)
+    if (dirty.length === 0) return
+    for (const sink of this.#roles.values()) sink.flushSync()
+    this.#saveState()
+    for (const client of dirty) {
+      client.dirty = false
+      if (client.written > client.ackedSent) {
+        client.ackedSent = client.written
+        client.socket?.write(encodeAck(client.written))
+      }
+    }
+  }
+
+  #monitor(): void {
+    const now = Date.now()
+    for (const client of this.#clients.values()) {
+      if (!client.connected || client.late || client.ended || now <= client.next + this.#grace) continue
+      client.late = true
+      this.logger.warn(
+        { event: 'client-late', client: client.name, role: client.role, pid: client.pid, overdueMs: now - client.next },
+        `late: ${client.name} (pid ${client.pid}) has not checked in for ${Math.round((now - client.next) / 1000 + this.#grace / 1000)} s past its announced heartbeat`,
+      )
+    }
+  }
+
+  #disconnected(client: ClientState): void {
+    client.connected = false
+    client.socket = undefined
+    this.#acknowledge()
+    const finished = client.ended === 'finished'
+    if (!finished) client.ended = 'dead'
+    // Wait a moment for an exit status (of an attached child) before saying how it ended.
+    const started = Date.now()
+    const report = (): void => {
+      const exit = this.#exits.get(client.pid)
+      if (!exit && !finished && alive(client.pid) && Date.now() - started < DEATH_WAIT_MS) {
+        setTimeout(report, 20).unref()
+        return
+      }
+      if (!finished) {
+        const how = exit
+          ? exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`
+          : alive(client.pid) ? 'its connection dropped without a goodbye; the process is still running' : 'its connection dropped without a goodbye and the process is gone'
+        this.logger.error({ event: 'client-dead', client: client.name, role: client.role, pid: client.pid, signal: exit?.signal ?? undefined, code: exit?.code ?? undefined, records: client.written }, `dead: ${client.name} (pid ${client.pid}) ${how}`)
+      }
+      if (!alive(client.pid)) this.#deliverSpool(client.hello)
+    }
+    report()
+  }
+
+  /** Writes what a client that is gone left only in its spool, then removes the spool. */
+  #deliverSpool(hello: Hello): void {
+    if (!hello.spool || !existsSync(hello.spool)) return
+    const client = this.#clients.get(hello.clientId)
+    let written = Math.max(client?.written ?? 0, this.#written.get(hello.clientId) ?? 0)
+    const before = written
+    const sink = this.#role(hello.role)
+    for (const frame of readSpoolFrames(hello.spool)) {
+      if (frame.type !== FrameType.LOGS) continue
+      for (const record of decodeLogs(frame.payload).records) {
+        if (record.seq <= written) continue
+        sink.write(record.bytes.toString('utf8'))
+        written = record.seq
+      }
+    }
+    sink.flushSync()
+    this.#written.set(hello.clientId, written)
+    if (client) client.written = written
+    this.#stateDirty = true
+    this.#saveState()
+    rmSync(hello.spool, { force: true })
+    rmSync(hello.spool.replace(/\.spool$/, '.hello.json'), { force: true })
+    if (written > before) {
+      this.logger.info({ event: 'spool-delivered', client: hello.name, pid: hello.pid, records: written - before }, `delivered ${written - before} records that ${hello.name} (pid ${hello.pid}) left in its spool`)
+    }
+  }
+
+  /** Spools of clients that died while no collector was listening. */
+  #deliverOrphanSpools(): void {
+    const dir = isNamedPipe(this.socket) ? undefined : spoolDirFor(this.socket)
+    if (!dir || !existsSync(dir)) return
+    for (const name of readdirSync(dir).filter((entry) => entry.endsWith('.hello.json'))) {
+      try {
+        const hello = decodeHello(readFileSync(join(dir, name)))
+        if (!alive(hello.pid)) this.#deliverSpool(hello)
+      } catch (error) {
+        this.logger.warn({ event: 'spool', file: name, err: error }, `could not read the spool description ${name}`)
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#ackTimer) clearInterval(this.#ackTimer)
+    if (this.#monitorTimer) clearInterval(this.#monitorTimer)
+    this.#acknowledge()
+    const server = this.#server
+    for (const client of this.#clients.values()) client.socket?.end()
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
+    this.#stateDirty = true
+    this.#saveState()
+    this.logger.info({ event: 'collector-stop' }, 'collector stopped')
+    await Promise.all([...this.#roles.values()].map((sink) => sink.close()))
+    await this.logger.close()
+  }
+}

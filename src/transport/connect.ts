@@ -1,0 +1,85 @@
+import type { FormatOption } from '../core/format/index.js'
+import type { LevelInput } from '../core/levels.js'
+import type { Logger } from '../core/logger.js'
+import { createLogger } from '../create-logger.js'
+import { appLogDir } from '../layout/app-log-dir.js'
+import { fileSink } from '../sinks/file.js'
+import { FileLockedError } from '../sinks/lock.js'
+import { resilientFileSink } from '../sinks/resilient.js'
+import { CollectorClient, type CollectorClientOptions } from './client.js'
+import { checkFileName } from './endpoint.js'
+
+export interface ConnectLoggerOptions extends CollectorClientOptions {
+  /** The logger's level; default `debug`. */
+  loggerLevel?: LevelInput
+}
+
+/**
+ * A logger whose records go to the collector at `socket`. Resolves once connected;
+ * rejects when no collector answers there. `close()` sends BYE: a clean goodbye.
+ */
+export async function connectLogger(options: ConnectLoggerOptions): Promise<Logger> {
+  const client = new CollectorClient(options)
+  const logger = createLogger({ name: client.clientName, level: options.loggerLevel ?? 'debug', sinks: [client] })
+  try {
+    await client.connected()
+  } catch (error) {
+    await logger.close()
+    throw error
+  }
+  return logger
+}
+
+export interface GetLoggerOptions {
+  /** The collector's socket; default `BLACKBOX_SOCKET`. */
+  socket?: string
+  /** Where the role file goes without a collector; default `appLogDir(appName)`. */
+  dir?: string
+  /** For `appLogDir`; default none (a temporary directory, for development). */
+  appName?: string
+  /** The client name; default the role. */
+  name?: string
+  level?: LevelInput
+  format?: FormatOption
+  heartbeatInterval?: number
+}
+
+// getLogger('host') twice gives the same logger, as Python's logging.getLogger does: one
+// per role in this process (per thread, since each worker thread has its own modules).
+const loggers = new Map<string, Logger>()
+
+/**
+ * A logger for a role, at once (synchronously). With a collector in the environment
+ * (`BLACKBOX_SOCKET` or `socket`), records go to it; those logged before the connection
+ * is up wait in the spool and are delivered. Without one, they go to `<dir>/<role>.log`.
+ */
+export function getLogger(role: string, options: GetLoggerOptions = {}): Logger {
+  checkFileName(role, 'role')
+  const known = loggers.get(role)
+  if (known) return known
+  const socket = options.socket ?? process.env['BLACKBOX_SOCKET']
+  const common = { ...(options.format === undefined ? {} : { format: options.format }) }
+  let logger: Logger
+  if (socket) {
+    const client = new CollectorClient({ socket, role, name: options.name ?? role, ...common, ...(options.heartbeatInterval === undefined ? {} : { heartbeatInterval: options.heartbeatInterval }) })
+    logger = createLogger({ name: options.name ?? role, level: options.level ?? 'debug', sinks: [client] })
+  } else {
+    const path = `${options.dir ?? process.env['BLACKBOX_DIR'] ?? appLogDir(options.appName)}/${role}.log`
+    let sink
+    try {
+      sink = resilientFileSink({ path, ...common })
+    } catch (error) {
+      // Another thread of this process (or another process) rotates that file: append only.
+      if (!(error instanceof FileLockedError)) throw error
+      sink = fileSink({ path, ...common })
+    }
+    logger = createLogger({ name: options.name ?? role, level: options.level ?? 'debug', sinks: [sink] })
+  }
+  loggers.set(role, logger)
+  return logger
+}
+
+/** `getLogger(BLACKBOX_ROLE)`, with the socket from `BLACKBOX_SOCKET`: what a child of `blackbox run` or of a collector uses. */
+export function getLoggerFromEnv(options: Omit<GetLoggerOptions, 'socket'> = {}): Logger {
+  return getLogger(process.env['BLACKBOX_ROLE'] || 'worker', options)
+}
