@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { cleanCommand } from './clean.js'
+import { collectorCommand } from './collector.js'
 import type { Command } from './command.js'
 import { latestCommand } from './latest.js'
 import { lsCommand } from './ls.js'
@@ -23,8 +24,10 @@ Commands (blackbox <command> --help for more):
   summary  [--dir DIR] [--days N] [--json]    records per level and how each run ended
   clean    [--dir DIR] --older-than '30 days' [--dry-run] [--json]
                                               remove old run files (never other files)
+  collector --socket PATH [--dir DIR] [--detach]
+                                              collect many processes' records into per-role files
 
-Commands arrive in later releases: run, tail, pretty, postmortem, collector.
+Commands arrive in later releases: run, tail, pretty, postmortem.
 Library: import { createLogger, fileSink, consoleSink } from 'blackbox-log'
 `
 
@@ -39,6 +42,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   latest: latestCommand,
   summary: summaryCommand,
   clean: cleanCommand,
+  collector: collectorCommand,
 }
 
 /** Runs the command line; resolves to the exit code. */

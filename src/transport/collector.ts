@@ -97,7 +97,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
 class CollectorImpl implements Collector {
   readonly socket: string
   readonly dir: string
-  readonly logger: Logger
+  // Made in start(), once the socket is known to be free: a second collector must not touch collector.log.
+  logger!: Logger
   readonly #options: CollectorOptions
   readonly #grace: number
   readonly #clients = new Map<string, ClientState>()
@@ -120,11 +121,6 @@ class CollectorImpl implements Collector {
     this.dir = options.dir ?? 'logs'
     this.#grace = options.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT_MS
     this.#statePath = join(this.dir, '.collector-state.json')
-    this.logger = createLogger({
-      name: 'collector',
-      level: 'debug',
-      sinks: [resilientFileSink({ ...options.files, path: join(this.dir, 'collector.log'), format: options.format ?? 'text', maxSize: options.files?.maxSize ?? '10 MB' })],
-    })
   }
 
   async start(): Promise<void> {
@@ -136,17 +132,28 @@ class CollectorImpl implements Collector {
         rmSync(this.socket, { force: true })
       }
     }
+    const options = this.#options
+    this.logger = createLogger({
+      name: 'collector',
+      level: 'debug',
+      sinks: [resilientFileSink({ ...options.files, path: join(this.dir, 'collector.log'), format: options.format ?? 'text', maxSize: options.files?.maxSize ?? '10 MB' })],
+    })
     this.#loadState()
     this.#deliverOrphanSpools()
     const server = createServer((socket) => this.#accept(socket))
     this.#server = server
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.socket, () => {
-        server.removeListener('error', reject)
-        resolve()
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(this.socket, () => {
+          server.removeListener('error', reject)
+          resolve()
+        })
       })
-    })
+    } catch (error) {
+      await this.logger.close()
+      throw error
+    }
     if (!isNamedPipe(this.socket)) chmodSync(this.socket, 0o600)
     this.#ackTimer = setInterval(() => this.#acknowledge(), ACK_INTERVAL_MS)
     this.#monitorTimer = setInterval(() => this.#monitor(), MONITOR_INTERVAL_MS)

@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeFully } from '../sinks/fd-writer.js'
-import { FrameDecoder, HEADER_BYTES, type Frame } from './frame.js'
+import { FrameDecoder, HEADER_BYTES, PROTOCOL_VERSION, type Frame } from './frame.js'
 import type { Hello } from './messages.js'
 
 /**
@@ -29,7 +29,7 @@ export class Spool {
   /** Says who owns the spool; written before the first frame. */
   describe(hello: Omit<Hello, 'protocol'>): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 })
-    writeFileSync(this.helloPath, JSON.stringify(hello), { mode: 0o600 })
+    writeFileSync(this.helloPath, JSON.stringify({ ...hello, protocol: PROTOCOL_VERSION }), { mode: 0o600 })
   }
 
   append(frame: Buffer): void {
