@@ -11,7 +11,7 @@ import { encodeHello } from '../../src/transport/messages.ts'
 import { fixturePath, spawnNode, waitUntil } from '../helpers/process.ts'
 import { tempDir } from '../helpers/tmp.ts'
 
-const client = fixturePath('collector-client.mjs')
+const client = fixturePath('collector-peer.mjs')
 
 async function collectorIn(t: Parameters<typeof tempDir>[0], options: { heartbeatTimeout?: number } = {}) {
   const base = await tempDir(t)
