@@ -35,3 +35,4 @@ export { CollectorClient, type CollectorClientOptions, type WhenFull } from './t
 export { connectLogger, getLogger, getLoggerFromEnv, type ConnectLoggerOptions, type GetLoggerOptions } from './transport/connect.js'
 export { appLogDir, type AppLogDirOptions } from './layout/app-log-dir.js'
 export { ProtocolError, PROTOCOL_VERSION } from './transport/frame.js'
+export { runSupervised, VERDICT_TEXT, type RunOptions, type RunResult, type Verdict } from './crash/supervisor.js'

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { cleanCommand } from './clean.js'
+import { runCommand as runSupervisedCommand } from './run.js'
 import { collectorCommand } from './collector.js'
 import type { Command } from './command.js'
 import { latestCommand } from './latest.js'
@@ -24,10 +25,11 @@ Commands (blackbox <command> --help for more):
   summary  [--dir DIR] [--days N] [--json]    records per level and how each run ended
   clean    [--dir DIR] --older-than '30 days' [--dry-run] [--json]
                                               remove old run files (never other files)
+  run      [options] -- <command> [args…]       run a command under the flight recorder
   collector --socket PATH [--dir DIR] [--detach]
                                               collect many processes' records into per-role files
 
-Commands arrive in later releases: run, tail, pretty, postmortem.
+Commands arrive in later releases: tail, pretty, postmortem.
 Library: import { createLogger, fileSink, consoleSink } from 'blackbox-log'
 `
 
@@ -43,6 +45,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   summary: summaryCommand,
   clean: cleanCommand,
   collector: collectorCommand,
+  run: runSupervisedCommand,
 }
 
 /** Runs the command line; resolves to the exit code. */

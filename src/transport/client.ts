@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { closeSync, openSync, readSync, renameSync, writeSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import { crc32 } from 'node:zlib'
 import type { Formatter } from '../core/format/formatter.js'
 import { resolveFormat } from '../core/format/index.js'
@@ -115,6 +116,7 @@ export class CollectorClient implements Sink {
   #batchBytes = 0
   #batchTimer: NodeJS.Timeout | undefined
   #heartbeatTimer: NodeJS.Timeout | undefined
+  #loopDelay: IntervalHistogram | undefined
   #reconnectTimer: NodeJS.Timeout | undefined
   #backoff = RECONNECT_MIN_MS
   #ackWaiters: { seq: number; resolve: () => void }[] = []
@@ -148,7 +150,11 @@ export class CollectorClient implements Sink {
     this.#spool.describe(this.#hello())
     registerSink(this)
     process.on('exit', this.#onExit)
-    if (this.#heartbeatInterval > 0) this.#heartbeatTimer = setInterval(() => this.#sendHeartbeat(), this.#heartbeatInterval).unref()
+    if (this.#heartbeatInterval > 0) {
+      this.#heartbeatTimer = setInterval(() => this.#sendHeartbeat(), this.#heartbeatInterval).unref()
+      this.#loopDelay = monitorEventLoopDelay({ resolution: 10 })
+      this.#loopDelay.enable()
+    }
     this.#connect()
   }
 
@@ -327,6 +333,8 @@ export class CollectorClient implements Sink {
   #connect(): void {
     if (this.#closed) return
     const socket = connect(this.socketPath)
+    // Logging never keeps a process alive: at its natural end, the exit hook says goodbye.
+    socket.unref()
     this.#socket = socket
     socket.once('connect', () => this.#onConnect(socket))
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
@@ -356,7 +364,15 @@ export class CollectorClient implements Sink {
     }
     for (const frame of frames) {
       if (frame.type !== FrameType.ACK) continue
-      this.#onAck(decodeAck(frame.payload))
+      let seq: number
+      try {
+        seq = decodeAck(frame.payload)
+      } catch (error) {
+        this.failures.report(error, 'reading from the collector')
+        this.#socket?.destroy()
+        return
+      }
+      this.#onAck(seq)
     }
   }
 
@@ -449,8 +465,10 @@ export class CollectorClient implements Sink {
       uptimeS: Math.round(process.uptime() * 10) / 10,
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
-      loopDelayMs: 0,
+      // The histogram's samples include its 10 ms period.
+      loopDelayMs: this.#loopDelay && this.#loopDelay.count > 0 ? Math.max(0, Math.round(this.#loopDelay.max / 1e6 - 10)) : 0,
     })
+    this.#loopDelay?.reset()
     if (this.#spooling || this.#fd === undefined) void this.#queue(frame)
     else {
       const written = this.#writeDirect(frame)
@@ -476,6 +494,7 @@ export class CollectorClient implements Sink {
     await this.flush()
     this.#closed = true
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer)
+    this.#loopDelay?.disable()
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer)
     process.removeListener('exit', this.#onExit)
     unregisterSink(this)

@@ -5,10 +5,10 @@ import { dirname, join } from 'node:path'
 import type { FormatOption } from '../core/format/index.js'
 import type { Logger } from '../core/logger.js'
 import { createLogger } from '../create-logger.js'
-import { resilientFileSink, type ResilientFileSink, type ResilientFileSinkOptions } from '../sinks/resilient.js'
+import { resilientFileSink, type ResilientFileSinkOptions } from '../sinks/resilient.js'
 import { checkFileName, isListening, isNamedPipe, preparePrivateDir, spoolDirFor } from './endpoint.js'
 import { FrameDecoder, FrameType, ProtocolError, type Frame } from './frame.js'
-import { decodeBye, decodeHeartbeat, decodeHello, decodeLogs, encodeAck, type Hello, type WireRecord } from './messages.js'
+import { decodeBye, decodeHeartbeat, decodeHello, decodeLogs, encodeAck, type Heartbeat, type Hello, type WireRecord } from './messages.js'
 import { readSpoolFrames } from './spool.js'
 
 /** How often written records are acknowledged (after the role files are flushed). */
@@ -30,6 +30,21 @@ export interface CollectorOptions {
   files?: Omit<ResilientFileSinkOptions, 'path'>
   /** The collector's own log format; default `text`. */
   format?: FormatOption
+  /** Where a role's records go instead of `<dir>/<role>.log` (`blackbox run` sends every role to its run file). */
+  route?: (role: string) => RoleSink
+  /** Called with each heartbeat a client sends. */
+  onHeartbeat?: (client: ClientInfo, heartbeat: Heartbeat) => void
+  /** Called with each record written (level and the client's formatted text). */
+  onRecord?: (client: ClientInfo, level: number, text: string) => void
+  /** Called when a client is found late, finished or dead. */
+  onClientEvent?: (client: ClientInfo, event: 'late' | 'back' | 'finished' | 'dead') => void
+}
+
+/** What the collector writes a role's records into. */
+export interface RoleSink {
+  write(text: string): void
+  flushSync(): void
+  close(): Promise<void>
 }
 
 /** What the collector knows about one client. */
@@ -103,7 +118,7 @@ class CollectorImpl implements Collector {
   readonly #grace: number
   readonly #clients = new Map<string, ClientState>()
   readonly #written = new Map<string, number>()
-  readonly #roles = new Map<string, ResilientFileSink>()
+  readonly #roles = new Map<string, RoleSink>()
   readonly #exits = new Map<number, { code: number | null; signal: NodeJS.Signals | null }>()
   readonly #statePath: string
   #server: Server | undefined
@@ -161,7 +176,7 @@ class CollectorImpl implements Collector {
   }
 
   clients(): ClientInfo[] {
-    return [...this.#clients.values()].map(({ clientId, pid, name, role, connected, written, late, ended }) => ({ clientId, pid, name, role, connected, written, late, ended }))
+    return [...this.#clients.values()].map((client) => this.#info(client))
   }
 
   attach(child: ChildProcess): void {
@@ -191,14 +206,19 @@ class CollectorImpl implements Collector {
     }
   }
 
-  #role(role: string): ResilientFileSink {
+  #role(role: string): RoleSink {
     let sink = this.#roles.get(role)
     if (!sink) {
       // Batched: the ACK cycle flushes before it acknowledges, so nothing acknowledged is only in memory.
-      sink = resilientFileSink({ ...this.#options.files, path: join(this.dir, `${role}.log`), durability: 'batched', format: 'text' })
+      sink = this.#options.route?.(role) ?? resilientFileSink({ ...this.#options.files, path: join(this.dir, `${role}.log`), durability: 'batched', format: 'text' })
       this.#roles.set(role, sink)
     }
     return sink
+  }
+
+  #info(client: ClientState): ClientInfo {
+    const { clientId, pid, name, role, connected, written, late, ended } = client
+    return { clientId, pid, name, role, connected, written, late, ended }
   }
 
   #accept(socket: Socket): void {
@@ -264,9 +284,11 @@ class CollectorImpl implements Collector {
       case FrameType.HEARTBEAT: {
         const beat = decodeHeartbeat(frame.payload)
         client.next = beat.next
+        this.#options.onHeartbeat?.(this.#info(client), beat)
         if (client.late) {
           client.late = false
           this.logger.info({ event: 'client-back', client: client.name, pid: client.pid }, `back: ${client.name} (pid ${client.pid}) checked in again`)
+          this.#options.onClientEvent?.(this.#info(client), 'back')
         }
         return
       }
@@ -274,6 +296,7 @@ class CollectorImpl implements Collector {
         const bye = decodeBye(frame.payload)
         client.ended = 'finished'
         this.logger.info({ event: 'client-finished', client: client.name, role: client.role, pid: client.pid, reason: bye.reason, records: client.written }, `finished: ${client.name} (pid ${client.pid}) said goodbye (${bye.reason})`)
+        this.#options.onClientEvent?.(this.#info(client), 'finished')
         return
       }
       default:
@@ -283,11 +306,13 @@ class CollectorImpl implements Collector {
 
   #write(client: ClientState, records: readonly WireRecord[], resent: boolean): void {
     const sink = this.#role(client.role)
+    const onRecord = this.#options.onRecord
     for (const record of records) {
       if (record.seq <= client.written) continue
       const text = record.bytes.toString('utf8')
       sink.write(resent ? markResent(text, client.clientId, record.seq) : text)
       client.written = record.seq
+      onRecord?.(this.#info(client), record.level, text)
     }
     this.#written.set(client.clientId, client.written)
     client.dirty = true
@@ -318,6 +343,7 @@ class CollectorImpl implements Collector {
         { event: 'client-late', client: client.name, role: client.role, pid: client.pid, overdueMs: now - client.next },
         `late: ${client.name} (pid ${client.pid}) has not checked in for ${Math.round((now - client.next) / 1000 + this.#grace / 1000)} s past its announced heartbeat`,
       )
+      this.#options.onClientEvent?.(this.#info(client), 'late')
     }
   }
 
@@ -340,6 +366,7 @@ class CollectorImpl implements Collector {
           ? exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`
           : alive(client.pid) ? 'its connection dropped without a goodbye; the process is still running' : 'its connection dropped without a goodbye and the process is gone'
         this.logger.error({ event: 'client-dead', client: client.name, role: client.role, pid: client.pid, signal: exit?.signal ?? undefined, code: exit?.code ?? undefined, records: client.written }, `dead: ${client.name} (pid ${client.pid}) ${how}`)
+        this.#options.onClientEvent?.(this.#info(client), 'dead')
       }
       if (!alive(client.pid)) this.#deliverSpool(client.hello)
     }

@@ -61,7 +61,10 @@ export function getLogger(role: string, options: GetLoggerOptions = {}): Logger 
   const common = { ...(options.format === undefined ? {} : { format: options.format }) }
   let logger: Logger
   if (socket) {
-    const client = new CollectorClient({ socket, role, name: options.name ?? role, ...common, ...(options.heartbeatInterval === undefined ? {} : { heartbeatInterval: options.heartbeatInterval }) })
+    // `blackbox run` tells its child how often to check in, to match its hang detection.
+    const fromEnv = Number.parseInt(process.env['BLACKBOX_HEARTBEAT_INTERVAL'] ?? '', 10)
+    const heartbeatInterval = options.heartbeatInterval ?? (Number.isInteger(fromEnv) && fromEnv >= 0 ? fromEnv : undefined)
+    const client = new CollectorClient({ socket, role, name: options.name ?? role, ...common, ...(heartbeatInterval === undefined ? {} : { heartbeatInterval }) })
     logger = createLogger({ name: options.name ?? role, level: options.level ?? 'debug', sinks: [client] })
   } else {
     const path = `${options.dir ?? process.env['BLACKBOX_DIR'] ?? appLogDir(options.appName)}/${role}.log`

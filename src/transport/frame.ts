@@ -3,8 +3,10 @@ import { crc32 } from 'node:zlib'
 /**
  * Wire frames between clients and the collector (docs/protocol.md):
  *
- *   magic u16 'BB' | version u8 | type u8 | length u32 (payload bytes) | crc32 u32 (of the payload) | payload
+ *   magic u16 'BB' | version u8 | type u8 | length u32 (payload bytes) | crc32 u32 | payload
  *
+ * The CRC-32 covers the version, type and length bytes, then the payload: a type byte
+ * turned into another valid type is caught like a damaged payload.
  * All integers big-endian. A frame whose magic, version, type, length or checksum is wrong
  * is a protocol error: the connection that sent it is closed, nothing else.
  */
@@ -42,6 +44,11 @@ export class ProtocolError extends Error {
   }
 }
 
+/** The checksum of a frame: over its version, type and length bytes, then its payload. */
+export function frameChecksum(header: Buffer, payload: Buffer): number {
+  return crc32(payload, crc32(header.subarray(2, 8)))
+}
+
 /** One frame's bytes. */
 export function encodeFrame(type: FrameType, payload: Buffer): Buffer {
   const frame = Buffer.allocUnsafe(HEADER_BYTES + payload.length)
@@ -49,7 +56,7 @@ export function encodeFrame(type: FrameType, payload: Buffer): Buffer {
   frame.writeUInt8(PROTOCOL_VERSION, 2)
   frame.writeUInt8(type, 3)
   frame.writeUInt32BE(payload.length, 4)
-  frame.writeUInt32BE(crc32(payload), 8)
+  frame.writeUInt32BE(frameChecksum(frame, payload), 8)
   payload.copy(frame, HEADER_BYTES)
   return frame
 }
@@ -61,6 +68,9 @@ export function encodeFrame(type: FrameType, payload: Buffer): Buffer {
 export class FrameDecoder {
   #pending: Buffer = Buffer.alloc(0)
   #failed = false
+  // An error found after whole frames in the same push: those frames are returned first,
+  // the error is thrown by the next call, so the chunking never changes what is delivered.
+  #deferred: ProtocolError | undefined
 
   constructor(private readonly maxPayload = MAX_PAYLOAD_BYTES) {}
 
@@ -71,44 +81,57 @@ export class FrameDecoder {
 
   /** Every whole frame in what has arrived so far. */
   push(chunk: Buffer): Frame[] {
+    this.#throwDeferred()
     if (this.#failed) throw new ProtocolError('BAD_PAYLOAD', 'the decoder already failed on this connection')
-    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk])
+    const bytes = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk])
     const frames: Frame[] = []
     let offset = 0
     try {
-      while (this.#pending.length - offset >= HEADER_BYTES) {
-        const frame = this.#header(offset)
+      while (bytes.length - offset >= HEADER_BYTES) {
+        const frame = this.#header(bytes, offset)
         const end = offset + HEADER_BYTES + frame.length
-        if (this.#pending.length < end) break
-        const payload = this.#pending.subarray(offset + HEADER_BYTES, end)
-        if (crc32(payload) !== frame.checksum) throw new ProtocolError('BAD_CHECKSUM', `checksum mismatch in a frame of type ${frame.type}`)
+        if (bytes.length < end) break
+        const payload = bytes.subarray(offset + HEADER_BYTES, end)
+        if (frameChecksum(bytes.subarray(offset), payload) !== frame.checksum) throw new ProtocolError('BAD_CHECKSUM', `checksum mismatch in a frame of type ${frame.type}`)
         frames.push({ type: frame.type, payload: Buffer.from(payload) })
         offset = end
       }
     } catch (error) {
       this.#failed = true
-      throw error
+      this.#pending = Buffer.alloc(0)
+      if (frames.length === 0) throw error
+      this.#deferred = error as ProtocolError
+      return frames
     }
-    this.#pending = offset === this.#pending.length ? Buffer.alloc(0) : this.#pending.subarray(offset)
+    // Kept as a copy: the caller may reuse its chunk's memory.
+    this.#pending = offset === bytes.length ? Buffer.alloc(0) : Buffer.from(bytes.subarray(offset))
     return frames
+  }
+
+  #throwDeferred(): void {
+    const deferred = this.#deferred
+    if (deferred === undefined) return
+    this.#deferred = undefined
+    throw deferred
   }
 
   /** Forgets everything: for a new connection. */
   reset(): void {
     this.#pending = Buffer.alloc(0)
     this.#failed = false
+    this.#deferred = undefined
   }
 
   /** Call at end of stream: a partial frame left over is a truncated frame. */
   end(): void {
+    this.#throwDeferred()
     if (this.#pending.length > 0 && !this.#failed) {
       this.#failed = true
       throw new ProtocolError('TRUNCATED', `the connection ended inside a frame (${this.#pending.length} bytes left)`)
     }
   }
 
-  #header(offset: number): { type: FrameType; length: number; checksum: number } {
-    const bytes = this.#pending
+  #header(bytes: Buffer, offset: number): { type: FrameType; length: number; checksum: number } {
     const magic = bytes.readUInt16BE(offset)
     if (magic !== FRAME_MAGIC) throw new ProtocolError('BAD_MAGIC', `bad magic 0x${magic.toString(16).padStart(4, '0')}`)
     const version = bytes.readUInt8(offset + 2)

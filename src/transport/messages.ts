@@ -58,8 +58,11 @@ function writeU64(buffer: Buffer, value: number, offset: number): void {
   buffer.writeUInt32BE(value % TWO_32, offset + 4)
 }
 
+/** Above 2^53 - 1 a number no longer holds every integer: two records could share a sequence number. */
 function readU64(buffer: Buffer, offset: number): number {
-  return buffer.readUInt32BE(offset) * TWO_32 + buffer.readUInt32BE(offset + 4)
+  const value = buffer.readUInt32BE(offset) * TWO_32 + buffer.readUInt32BE(offset + 4)
+  if (value > Number.MAX_SAFE_INTEGER) throw new ProtocolError('BAD_PAYLOAD', `a sequence number above 2^53 - 1 (${buffer.subarray(offset, offset + 8).toString('hex')})`)
+  return value
 }
 
 /** A LOGS frame with consecutive sequence numbers starting at `records[0].seq`. */
@@ -87,6 +90,7 @@ export function decodeLogs(payload: Buffer): Logs {
   const resent = (payload.readUInt8(0) & RESENT) !== 0
   const first = readU64(payload, 1)
   const count = payload.readUInt32BE(9)
+  if (first + count - 1 > Number.MAX_SAFE_INTEGER) throw new ProtocolError('BAD_PAYLOAD', `LOGS sequence numbers would pass 2^53 - 1`)
   const records: WireRecord[] = []
   let offset = LOGS_HEADER
   for (let i = 0; i < count; i++) {
