@@ -36,3 +36,21 @@ export { connectLogger, getLogger, getLoggerFromEnv, type ConnectLoggerOptions, 
 export { appLogDir, type AppLogDirOptions } from './layout/app-log-dir.js'
 export { ProtocolError, PROTOCOL_VERSION } from './transport/frame.js'
 export { runSupervised, VERDICT_TEXT, type RunOptions, type RunResult, type Verdict } from './crash/supervisor.js'
+export { syslogSink, SyslogSink, SYSLOG_QUEUE_BYTES, SOCKET_HIGH_WATER_BYTES, WRITE_BATCH_BYTES, UDP_MAX_MESSAGE_BYTES, MIN_DATAGRAM_BYTES, SYSLOG_FLUSH_TIMEOUT_MS, DEFAULT_SYSLOG_PORTS, type SyslogSinkOptions, type SyslogProtocol } from './sinks/syslog/syslog-sink.js'
+export { relpSink, RelpSink, DEFAULT_RELP_PORT, RELP_FLUSH_TIMEOUT_MS, type RelpSinkOptions } from './sinks/syslog/relp-sink.js'
+export { Rfc5424Formatter, DEFAULT_ENTERPRISE_ID, type Rfc5424Options } from './sinks/syslog/rfc5424.js'
+export { FACILITIES, SEVERITY_OF_LEVEL, type Facility } from './sinks/syslog/priority.js'
+export { FlushTimeoutError } from './sinks/syslog/flush-timeout.js'
+export { RELP_WINDOW_FRAMES, RELP_ACK_TIMEOUT_MS } from './sinks/syslog/relp-client.js'
+export { SPOOL_MAX_BYTES, SPOOL_COMPACT_BYTES, SPOOL_CACHE_BYTES, MAX_SPOOL_SLOTS } from './sinks/syslog/spool.js'
+export type { Framing } from './sinks/syslog/framing.js'
+export type { OverflowPolicy } from './sinks/syslog/bounded-queue.js'
+export type { TlsOptions as SyslogTlsOptions } from './sinks/syslog/options.js'
+export { createProgress, Progress, readStatus, readCheckpoint, statusPathOf, jobOf, escapeTsvField, unescapeTsvField, HEARTBEAT_COLUMNS, BATCH_COLUMNS, DEFAULT_STATUS_INTERVAL_MS, DEFAULT_CHECKPOINT_INTERVAL_MS, COMPACT_MIN_ENTRIES, RSS_SAMPLE_INTERVAL_MS, type ProgressOptions, type ProgressStatus, type RunStatus, type HeartbeatFields, type BatchFields, type CheckpointJson, type ProgressPaths } from './progress/index.js'
+export {
+  discordSink, telegramSink, slackSink, webhookSink, WebhookSink, WebhookDeliveryError, WebhookRequestError, WebhookHttpError, defaultWebhookBody,
+  DISCORD_MAX_CONTENT_CHARS, TELEGRAM_MAX_TEXT_CHARS, TELEGRAM_API_URL, SLACK_MAX_TEXT_CHARS, WEBHOOK_MAX_BATCH_RECORDS, EXIT_MAX_MESSAGES, SYNC_BUDGET_WINDOW_MS,
+  MAX_RETRY_AFTER_MS, MAX_PARTS_PER_RECORD, CHAT_FORMAT, WEBHOOK_BATCH_INTERVAL_MS, WEBHOOK_MAX_QUEUE_RECORDS, WEBHOOK_MAX_RETRIES, WEBHOOK_RETRY_BASE_DELAY_MS,
+  WEBHOOK_RETRY_MAX_DELAY_MS, WEBHOOK_TIMEOUT_MS, WEBHOOK_FLUSH_TIMEOUT_MS, WEBHOOK_EXIT_TIMEOUT_MS,
+  type DiscordSinkOptions, type TelegramSinkOptions, type TelegramParseMode, type SlackSinkOptions, type WebhookSinkOptions, type WebhookSinkBaseOptions, type WebhookBody, type WebhookRecord,
+} from './sinks/webhook/index.js'

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { cleanCommand } from './clean.js'
 import { runCommand as runSupervisedCommand } from './run.js'
 import { collectorCommand } from './collector.js'
+import { progressCommand } from './progress.js'
 import type { Command } from './command.js'
 import { latestCommand } from './latest.js'
 import { lsCommand } from './ls.js'
@@ -26,6 +27,7 @@ Commands (blackbox <command> --help for more):
   clean    [--dir DIR] --older-than '30 days' [--dry-run] [--json]
                                               remove old run files (never other files)
   run      [options] -- <command> [args…]       run a command under the flight recorder
+  progress [RUN] [--dir DIR] [--once]         live view of a run's progress: bar, rate, ETA, memory
   collector --socket PATH [--dir DIR] [--detach]
                                               collect many processes' records into per-role files
 
@@ -46,6 +48,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   clean: cleanCommand,
   collector: collectorCommand,
   run: runSupervisedCommand,
+  progress: progressCommand,
 }
 
 /** Runs the command line; resolves to the exit code. */

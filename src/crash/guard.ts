@@ -68,6 +68,12 @@ export interface CrashGuard {
   cleanup(outcome?: CallOutcome): Promise<void>
   /** Removes the handlers without logging anything. */
   uninstall(): void
+  /**
+   * Calls `listener` with what the guard saw on a fatal error or a signal that ends the
+   * process, after the record is written and flushed and after `options.onCrash`;
+   * returns a function that removes it. A listener that throws is ignored.
+   */
+  addCrashListener(listener: (info: CrashInfo) => void): () => void
 }
 
 type UnhandledMode = 'throw' | 'strict' | 'warn' | 'none' | 'warn-with-error-code'
@@ -133,6 +139,7 @@ class GuardImpl implements CrashGuard {
   #cleanedUp = false
   #heartbeat: Heartbeat | undefined
   #beforeExitSeen = false
+  readonly #crashListeners = new Set<(info: CrashInfo) => void>()
   readonly #signals: readonly NodeJS.Signals[]
   readonly #mode = unhandledRejectionsMode()
 
@@ -185,6 +192,24 @@ class GuardImpl implements CrashGuard {
     process.removeListener('exit', this.#onExit)
     process.removeListener('beforeExit', this.#onBeforeExit)
     process.removeListener('warning', this.#onWarning)
+  }
+
+  addCrashListener(listener: (info: CrashInfo) => void): () => void {
+    this.#crashListeners.add(listener)
+    return () => {
+      this.#crashListeners.delete(listener)
+    }
+  }
+
+  /** Tells `onCrash` and every crash listener; one that throws must not stop the crash path. */
+  #notifyCrash(info: CrashInfo): void {
+    for (const listener of [this.options.onCrash, ...this.#crashListeners]) {
+      try {
+        listener?.(info)
+      } catch {
+        // The process is going anyway; the record is already written.
+      }
+    }
   }
 
   uninstall(): void {
@@ -244,7 +269,7 @@ class GuardImpl implements CrashGuard {
       `${kind}: ${messageOf(error)}`,
     )
     this.#flush()
-    if (fatal) this.options.onCrash?.({ kind: rejection ? 'unhandledRejection' : 'uncaught', error })
+    if (fatal) this.#notifyCrash({ kind: rejection ? 'unhandledRejection' : 'uncaught', error })
   }
 
   readonly #onRejection = (reason: unknown): void => {
@@ -263,7 +288,7 @@ class GuardImpl implements CrashGuard {
     )
     this.#flush()
     if (handledElsewhere) return
-    this.options.onCrash?.({ kind: 'signal', signal })
+    this.#notifyCrash({ kind: 'signal', signal })
     // Put the default behaviour back and raise the signal again, so the process ends as it
     // would have without us (exit status 128 + the signal's number).
     this.uninstall()

@@ -161,7 +161,21 @@ export class CollectorClient implements Sink {
   /** Resolves once the collector has the HELLO; rejects if the first attempt finds no collector. */
   connected(): Promise<void> {
     if (this.#connected) return Promise.resolve()
-    return new Promise((resolve, reject) => this.#connectWaiters.push({ resolve, reject }))
+    return this.#keepAlive(new Promise((resolve, reject) => this.#connectWaiters.push({ resolve, reject })))
+  }
+
+  // The socket never keeps the process alive on its own, except while the program awaits
+  // something from it (a connection, acknowledgements, a goodbye).
+  #waiting = 0
+
+  async #keepAlive<T>(promise: Promise<T>): Promise<T> {
+    this.#waiting++
+    this.#socket?.ref()
+    try {
+      return await promise
+    } finally {
+      if (--this.#waiting === 0) this.#socket?.unref()
+    }
   }
 
   /** What the client is doing, for tests and diagnostics. */
@@ -198,7 +212,7 @@ export class CollectorClient implements Sink {
   /** Resolves when the collector has acknowledged everything logged so far (or `closeTimeout` passes). */
   async flush(): Promise<void> {
     this.flushSync()
-    await this.#acknowledged(this.#seq, this.#closeTimeout)
+    await this.#keepAlive(this.#acknowledged(this.#seq, this.#closeTimeout))
   }
 
   #acknowledged(seq: number, timeoutMs: number): Promise<void> {
@@ -334,7 +348,7 @@ export class CollectorClient implements Sink {
     if (this.#closed) return
     const socket = connect(this.socketPath)
     // Logging never keeps a process alive: at its natural end, the exit hook says goodbye.
-    socket.unref()
+    if (this.#waiting === 0) socket.unref()
     this.#socket = socket
     socket.once('connect', () => this.#onConnect(socket))
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
@@ -500,11 +514,15 @@ export class CollectorClient implements Sink {
     unregisterSink(this)
     const socket = this.#socket
     if (socket && this.#connected) {
-      await this.#queue(encodeBye({ reason: 'close' }))
-      await new Promise<void>((resolve) => {
-        socket.once('close', () => resolve())
-        socket.end()
-      })
+      await this.#keepAlive(
+        (async () => {
+          await this.#queue(encodeBye({ reason: 'close' }))
+          await new Promise<void>((resolve) => {
+            socket.once('close', () => resolve())
+            socket.end()
+          })
+        })(),
+      )
     } else socket?.destroy()
     this.#persistInFlight()
     this.#spool.close()

@@ -1,6 +1,7 @@
 /** Which records go when a bounded queue is full: the oldest (keep the latest news) or the newest (keep the start of the outage). */
 export type OverflowPolicy = 'drop-oldest' | 'drop-newest'
 
+/** The accepted values of `overflow`. */
 export const OVERFLOW_POLICIES: readonly OverflowPolicy[] = ['drop-oldest', 'drop-newest']
 
 /**

@@ -11,6 +11,7 @@ export const KEEPALIVE_DELAY_MS = 30_000
 /** How long `close()` waits for the peer to finish the connection before it is destroyed. */
 export const CLOSE_TIMEOUT_MS = 2_000
 
+/** Where to connect, how, and how patiently. */
 export interface ConnectionOptions {
   host: string
   port: number

@@ -5,6 +5,7 @@
  */
 export type Framing = 'octet-counting' | 'newline'
 
+/** The accepted values of `framing`. */
 export const FRAMINGS: readonly Framing[] = ['octet-counting', 'newline']
 
 const LF = /\n/g

@@ -2,10 +2,10 @@ import { hostname as osHostname } from 'node:os'
 import { basename, extname } from 'node:path'
 import type { Formatter } from '../../core/format/formatter.js'
 import { compileTimeFormat } from '../../core/format/time.js'
+import { LEVEL_NAMES, type LevelName } from '../../core/levels.js'
 import type { LogRecord, LoggerContext } from '../../core/record.js'
 import type { Plain } from '../../core/serialize.js'
 import { facilityCode, priority, type Facility } from './priority.js'
-import { LEVEL_NAMES } from '../../core/levels.js'
 
 /** The private enterprise number in SD-IDs when none is configured: 32473, reserved for examples (RFC 5612). */
 export const DEFAULT_ENTERPRISE_ID = '32473'
@@ -26,6 +26,7 @@ const MAX_SD_NAME_CHARS = 32
 const NILVALUE = '-'
 const BOM_BYTES = 3
 
+/** What goes in the header and the SD-IDs of each message. */
 export interface Rfc5424Options {
   /** APP-NAME; default the script's file name without extension (`server` for `node server.js`). */
   appName?: string
@@ -138,7 +139,8 @@ export class Rfc5424Formatter implements Formatter {
   /** The facility code (0 to 23). */
   readonly facility: number
   readonly #time = compileTimeFormat('YYYY-MM-DD[T]HH:mm:ss.SSSZ')
-  readonly #pri: ReadonlyMap<string, string>
+  /** `<PRI>1 ` for each level. */
+  readonly #pri: Readonly<Record<LevelName, string>>
   /** ` HOSTNAME APP-NAME PROCID ` */
   readonly #middle: string
   readonly #msgId: string | undefined
@@ -156,7 +158,7 @@ export class Rfc5424Formatter implements Formatter {
     this.#fieldsId = `fields@${pen}`
     this.#errId = `err@${pen}`
     this.#middle = ` ${host} ${app} ${procId} `
-    this.#pri = new Map(LEVEL_NAMES.map((name) => [name, `<${priority(this.facility, name)}>1 `]))
+    this.#pri = Object.fromEntries(LEVEL_NAMES.map((name) => [name, `<${priority(this.facility, name)}>1 `])) as Record<LevelName, string>
     this.key = `rfc5424:${this.facility}:${this.#middle}:${this.#msgId ?? ''}:${pen}`
   }
 
@@ -188,7 +190,7 @@ export class Rfc5424Formatter implements Formatter {
 
   #parts(record: LogRecord): Parts {
     const context = record.context
-    const head = `${this.#pri.get(record.levelName) ?? '<15>1 '}${this.#time(record.time)}${this.#middle}${this.#msgId ?? context.render(`${this.key}:msgid`, msgIdOf)} `
+    const head = `${this.#pri[record.levelName]}${this.#time(record.time)}${this.#middle}${this.#msgId ?? context.render(`${this.key}:msgid`, msgIdOf)} `
     const bindings = context.render(this.key, renderBindings)
     const fields = record.fields === undefined ? '' : renderParams(record.fields)
     let sd = bindings === '' && fields === '' ? '' : `[${this.#fieldsId}${bindings}${fields}]`

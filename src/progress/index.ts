@@ -1,0 +1,6 @@
+export { createProgress, Progress, RSS_SAMPLE_INTERVAL_MS, type ProgressOptions } from './progress.js'
+export { HEARTBEAT_COLUMNS, BATCH_COLUMNS, type HeartbeatFields, type BatchFields } from './columns.js'
+export { readStatus, DEFAULT_STATUS_INTERVAL_MS, type ProgressStatus, type RunStatus } from './status.js'
+export { readCheckpoint, COMPACT_MIN_ENTRIES, DEFAULT_CHECKPOINT_INTERVAL_MS, type CheckpointJson } from './checkpoint.js'
+export { escapeTsvField, unescapeTsvField } from './tsv.js'
+export { jobOf, statusPathOf, type ProgressPaths } from './names.js'
