@@ -20,6 +20,7 @@ Options:
   --restart no|on-failure|always restart policy (default no)
   --max-restarts N               (default 3)
   --backoff MS                   before the first restart, doubled after (default 1000)
+  --sample-interval MS           how often the child's memory is sampled (default 1000)
   --quiet                        do not echo the child's output
 `
 
@@ -46,12 +47,14 @@ export const runCommand: Command = async (argv) => {
       options: {
         dir: { type: 'string' }, name: { type: 'string' }, 'heartbeat-interval': { type: 'string' }, 'hang-after': { type: 'string' },
         'on-hang': { type: 'string' }, restart: { type: 'string' }, 'max-restarts': { type: 'string' }, backoff: { type: 'string' }, quiet: { type: 'boolean' },
+        'sample-interval': { type: 'string' },
       },
     })
     const heartbeatInterval = positiveIntegerOption(values['heartbeat-interval'], '--heartbeat-interval')
     const hangAfter = positiveIntegerOption(values['hang-after'], '--hang-after')
     const maxRestarts = values['max-restarts'] === '0' ? 0 : positiveIntegerOption(values['max-restarts'], '--max-restarts')
     const backoff = positiveIntegerOption(values.backoff, '--backoff')
+    const sampleInterval = positiveIntegerOption(values['sample-interval'], '--sample-interval')
     const onHang = choice(values['on-hang'], ['report', 'kill', 'restart'] as const, '--on-hang')
     const restart = choice(values.restart, ['no', 'on-failure', 'always'] as const, '--restart')
     const options: RunOptions = {
@@ -65,6 +68,7 @@ export const runCommand: Command = async (argv) => {
       ...(restart === undefined ? {} : { restart }),
       ...(maxRestarts === undefined ? {} : { maxRestarts }),
       ...(backoff === undefined ? {} : { backoff }),
+      ...(sampleInterval === undefined ? {} : { sampleInterval }),
       echo: values.quiet !== true,
     }
     const result = await runSupervised(options)

@@ -72,21 +72,28 @@ interface Attempt {
   oomKillsBefore: number
 }
 
-/** The child's cgroup (v2), from /proc; undefined elsewhere. */
-function cgroupOf(pid: number): string | undefined {
+/**
+ * The file that counts the kernel's OOM kills in the child's memory cgroup: `memory.events`
+ * (cgroup v2) or `memory.oom_control` (v1, with the `memory` controller); from /proc, so
+ * undefined off Linux.
+ */
+function oomCounterOf(pid: number): string | undefined {
   try {
-    const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((entry) => entry.startsWith('0::'))
-    return line === undefined ? undefined : join('/sys/fs/cgroup', line.slice(3))
+    const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')
+    const v1 = lines.find((entry) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(entry))
+    if (v1) return join('/sys/fs/cgroup/memory', v1.slice(v1.indexOf(':', v1.indexOf(':') + 1) + 1), 'memory.oom_control')
+    const v2 = lines.find((entry) => entry.startsWith('0::'))
+    return v2 === undefined ? undefined : join('/sys/fs/cgroup', v2.slice(3), 'memory.events')
   } catch {
     return undefined
   }
 }
 
-/** `oom_kill` from a cgroup's memory.events: how many processes the kernel killed there for memory. */
-function oomKills(cgroup: string | undefined): number {
-  if (!cgroup) return 0
+/** `oom_kill` from that file: how many processes the kernel killed there for memory. */
+function oomKills(counter: string | undefined): number {
+  if (!counter) return 0
   try {
-    return Number(/^oom_kill (\d+)$/m.exec(readFileSync(join(cgroup, 'memory.events'), 'utf8'))?.[1] ?? 0)
+    return Number(/^oom_kill (\d+)$/m.exec(readFileSync(counter, 'utf8'))?.[1] ?? 0)
   } catch {
     return 0
   }
@@ -101,6 +108,15 @@ function rssMB(pid: number): number | undefined {
   }
 }
 
+// `node app.js` is named after app.js, not after node.
+const INTERPRETERS: ReadonlySet<string> = new Set(['node', 'nodejs', 'bun', 'deno', 'tsx', 'ts-node', 'python', 'python3', 'sh', 'bash'])
+
+function defaultName(command: string, args: readonly string[]): string {
+  const base = basename(command)
+  const script = INTERPRETERS.has(base) ? args.find((arg) => !arg.startsWith('-')) : undefined
+  return basename(script ?? base).replace(/\.[cm]?[jt]s$|\.py$|\.sh$/, '').replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '') || 'run'
+}
+
 function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
   if (signal) return 128 + (constants.signals[signal] ?? 0)
   return code ?? 1
@@ -113,7 +129,7 @@ function exitStatus(code: number | null, signal: NodeJS.Signals | null): number 
  * duration and a verdict) recorded in `logs/YYYY-MM-DD/<name>_HH-MM-SS.log`.
  */
 export async function runSupervised(options: RunOptions): Promise<RunResult> {
-  const name = options.name ?? (basename(options.command).replace(/\.[cm]?[jt]s$/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'run')
+  const name = options.name ?? defaultName(options.command, options.args ?? [])
   const dir = options.dir ?? 'logs'
   const heartbeatInterval = options.heartbeatInterval ?? DEFAULT_RUN_HEARTBEAT_MS
   const hangAfter = options.hangAfter ?? 3 * heartbeatInterval
@@ -211,7 +227,7 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
         logger.error({ event: 'spawn-error', err: error }, `could not start ${options.command}: ${error.message}`)
       })
       if (child.pid !== undefined) {
-        attempt.cgroup = cgroupOf(child.pid)
+        attempt.cgroup = oomCounterOf(child.pid)
         attempt.oomKillsBefore = oomKills(attempt.cgroup)
         logger.info({ event: 'child-start', pid: child.pid }, `child started: pid ${child.pid}`)
       }
@@ -244,7 +260,12 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
     const pid = attempt.child.pid
     if (pid === undefined) return
     // Where the child is now: a test or a tool may move it into a cgroup of its own.
-    attempt.cgroup = cgroupOf(pid) ?? attempt.cgroup
+    const counter = oomCounterOf(pid)
+    if (counter !== undefined && counter !== attempt.cgroup) {
+      attempt.cgroup = counter
+      attempt.oomKillsBefore = oomKills(counter)
+      logger.debug({ event: 'cgroup', pid, counter }, `child ${pid} is in the memory cgroup of ${dirname(counter)}`)
+    }
     const rss = rssMB(pid)
     if (rss !== undefined) logger.debug({ event: 'sample', pid, rssMB: rss }, `child memory: ${rss} MB`)
     const last = attempt.lastHeartbeat
