@@ -16,6 +16,9 @@ Options:
   --heartbeat-timeout MS     a worker is late this long past its announced heartbeat (default 5000)
   --max-size SIZE            rotate role files past this size (default 10 MB)
   --max-files N              backups kept per role (default 5)
+  --forward URL              also send everything upstream, through a disk queue: relp://host:2514,
+                             syslog+tcp://host:514, syslog+tls://host:6514, otlp+http://host:4318/v1/logs
+                             (may be given several times)
   --detach                   run in the background; writes PATH.pid; refuses to start twice on one socket
 `
 
@@ -29,6 +32,7 @@ export const collectorCommand: Command = (argv) =>
       'max-size': { type: 'string' },
       'max-files': { type: 'string' },
       detach: { type: 'boolean' },
+      forward: { type: 'string', multiple: true },
     })
     const socket = values.socket
     if (!socket) throw new UsageError('Expected `--socket PATH`')
@@ -55,6 +59,7 @@ export const collectorCommand: Command = (argv) =>
       dir: values.dir ?? 'logs',
       ...(heartbeatTimeout === undefined ? {} : { heartbeatTimeout }),
       files: { ...(values['max-size'] === undefined ? {} : { maxSize: values['max-size'] }), ...(maxFiles === undefined ? {} : { maxFiles }) },
+      ...(values.forward === undefined ? {} : { forward: values.forward }),
     })
     writeFileSync(pidFile, `${process.pid}\n`)
     process.stdout.write(`collector listening on ${socket}, writing to ${collector.dir} (pid ${process.pid})\n`)

@@ -10,6 +10,7 @@ import { checkFileName, isListening, isNamedPipe, preparePrivateDir, spoolDirFor
 import { FrameDecoder, FrameType, ProtocolError, type Frame } from './frame.js'
 import { decodeBye, decodeHeartbeat, decodeHello, decodeLogs, encodeAck, type Heartbeat, type Hello, type WireRecord } from './messages.js'
 import { readSpoolFrames } from './spool.js'
+import { ForwardQueue, upstreamFromUrl, type ForwardedRecord, type Upstream } from './forward.js'
 
 /** How often written records are acknowledged (after the role files are flushed). */
 export const ACK_INTERVAL_MS = 20
@@ -38,6 +39,13 @@ export interface CollectorOptions {
   onRecord?: (client: ClientInfo, level: number, text: string) => void
   /** Called when a client is found late, finished or dead. */
   onClientEvent?: (client: ClientInfo, event: 'late' | 'back' | 'finished' | 'dead') => void
+  /**
+   * Upstreams that get everything written locally too, each through a disk queue:
+   * `relp://host:2514`, `syslog+tcp://host:514`, `syslog+tls://…`, `otlp+http://host:4318/v1/logs`, or a sink.
+   */
+  forward?: readonly (string | Upstream)[]
+  /** Unsent bytes each upstream's disk queue may hold; default 256 MB; past it the oldest go, counted. */
+  forwardQueueBytes?: number | string
 }
 
 /** What the collector writes a role's records into. */
@@ -122,6 +130,7 @@ class CollectorImpl implements Collector {
   readonly #exits = new Map<number, { code: number | null; signal: NodeJS.Signals | null }>()
   readonly #statePath: string
   #server: Server | undefined
+  #forward: ForwardQueue[] = []
   #ackTimer: NodeJS.Timeout | undefined
   #monitorTimer: NodeJS.Timeout | undefined
   #stateDirty = false
@@ -152,6 +161,10 @@ class CollectorImpl implements Collector {
       name: 'collector',
       level: 'debug',
       sinks: [resilientFileSink({ ...options.files, path: join(this.dir, 'collector.log'), format: options.format ?? 'text', maxSize: options.files?.maxSize ?? '10 MB' })],
+    })
+    this.#forward = (options.forward ?? []).map((target) => {
+      const upstream = typeof target === 'string' ? upstreamFromUrl(target) : target
+      return new ForwardQueue(upstream, join(this.dir, '.forward'), options.forwardQueueBytes)
     })
     this.#loadState()
     this.#deliverOrphanSpools()
@@ -307,16 +320,30 @@ class CollectorImpl implements Collector {
   #write(client: ClientState, records: readonly WireRecord[], resent: boolean): void {
     const sink = this.#role(client.role)
     const onRecord = this.#options.onRecord
+    const forwarded: ForwardedRecord[] = []
     for (const record of records) {
       if (record.seq <= client.written) continue
       const text = record.bytes.toString('utf8')
-      sink.write(resent ? markResent(text, client.clientId, record.seq) : text)
+      const written = resent ? markResent(text, client.clientId, record.seq) : text
+      sink.write(written)
       client.written = record.seq
       onRecord?.(this.#info(client), record.level, text)
+      if (this.#forward.length > 0) forwarded.push({ level: record.level, timeMs: Number(record.timeNs / 1_000_000n), client: client.name, pid: client.pid, role: client.role, text: written })
     }
+    this.#forwardAll(forwarded)
     this.#written.set(client.clientId, client.written)
     client.dirty = true
     this.#stateDirty = true
+  }
+
+  #forwardAll(records: readonly ForwardedRecord[]): void {
+    for (const queue of this.#forward) {
+      try {
+        queue.push(records)
+      } catch (error) {
+        this.logger.warn({ event: 'forward-queue', upstream: queue.upstream.url, err: error }, `could not queue records for ${queue.upstream.url}`)
+      }
+    }
   }
 
   /** Flushes the role files, then tells each client the highest sequence number written for it. */
@@ -382,11 +409,15 @@ class CollectorImpl implements Collector {
     const sink = this.#role(hello.role)
     for (const frame of readSpoolFrames(hello.spool)) {
       if (frame.type !== FrameType.LOGS) continue
+      const forwarded: ForwardedRecord[] = []
       for (const record of decodeLogs(frame.payload).records) {
         if (record.seq <= written) continue
-        sink.write(record.bytes.toString('utf8'))
+        const text = record.bytes.toString('utf8')
+        sink.write(text)
         written = record.seq
+        if (this.#forward.length > 0) forwarded.push({ level: record.level, timeMs: Number(record.timeNs / 1_000_000n), client: hello.name, pid: hello.pid, role: hello.role, text })
       }
+      this.#forwardAll(forwarded)
     }
     sink.flushSync()
     this.#written.set(hello.clientId, written)
@@ -426,6 +457,7 @@ class CollectorImpl implements Collector {
     this.#stateDirty = true
     this.#saveState()
     this.logger.info({ event: 'collector-stop' }, 'collector stopped')
+    await Promise.all(this.#forward.map((queue) => queue.close()))
     await Promise.all([...this.#roles.values()].map((sink) => sink.close()))
     await this.logger.close()
   }
