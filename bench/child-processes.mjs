@@ -6,9 +6,12 @@ import { join } from 'node:path'
 /** The children alive now, so that Ctrl-C can end them. */
 const running = new Set()
 
-/** Starts `node script ...args`; `exited` resolves with its code, signal and everything it printed. */
-export function startWorker(script, args) {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+/**
+ * Starts `node script ...args`; `exited` resolves with its code, signal and everything it
+ * printed. With `stdin: true` the child's stdin is a pipe the caller can write to.
+ */
+export function startWorker(script, args, { stdin = false } = {}) {
+  const child = spawn(process.execPath, [script, ...args], { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] })
   running.add(child)
   let stdout = ''
   let stderr = ''

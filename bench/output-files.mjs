@@ -55,15 +55,20 @@ export function countRecordsBelow(path, count) {
  * are, how many of them gzipped, and the uncompressed size of the largest.
  */
 export function tallyRecords(dir, count) {
+  return tallyFiles(readdirSync(dir).map((name) => join(dir, name)), count)
+}
+
+/** `tallyRecords()` over the files named in `paths`, and no others. */
+export function tallyFiles(paths, count) {
   const copies = new Uint32Array(count)
   let files = 0
   let gzipped = 0
   let largestBytes = 0
   let strays = 0
-  for (const name of readdirSync(dir)) {
-    let bytes = readFileSync(join(dir, name))
+  for (const path of paths) {
+    let bytes = readFileSync(path)
     files++
-    if (name.endsWith('.gz')) {
+    if (path.endsWith('.gz')) {
       bytes = gunzipSync(bytes)
       gzipped++
     }

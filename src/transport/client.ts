@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto'
 import { closeSync, openSync, readSync, renameSync, writeSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
-import { crc32 } from 'node:zlib'
 import type { Formatter } from '../core/format/formatter.js'
 import { resolveFormat } from '../core/format/index.js'
 import { LEVEL_VALUES, levelValue } from '../core/levels.js'
@@ -11,7 +10,7 @@ import { FailureReport, type Sink, type SinkOptions } from '../core/sink.js'
 import { parseSize } from '../core/units.js'
 import { registerSink, unregisterSink } from '../sinks/registry.js'
 import { checkFileName, spoolDirFor } from './endpoint.js'
-import { FrameDecoder, FrameType, HEADER_BYTES, ProtocolError } from './frame.js'
+import { FrameDecoder, frameChecksum, FrameType, HEADER_BYTES, ProtocolError } from './frame.js'
 import { decodeAck, encodeBye, encodeHeartbeat, encodeHello, encodeLogs, type Hello } from './messages.js'
 import { Spool } from './spool.js'
 
@@ -23,6 +22,8 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 5000
 export const DEFAULT_BLOCK_TIMEOUT_MS = 1000
 export const CLIENT_BATCH_BYTES = 64 * 1024
 export const CLIENT_BATCH_INTERVAL_MS = 50
+/** The spool is sent in writes of up to this many bytes of whole frames. */
+export const PUMP_BYTES = 256 * 1024
 
 export type WhenFull = 'spill' | 'block' | 'drop'
 
@@ -62,8 +63,12 @@ function markResent(frame: Buffer): Buffer {
   if (frame.readUInt8(3) !== FrameType.LOGS) return frame
   const copy = Buffer.from(frame)
   copy.writeUInt8(copy.readUInt8(HEADER_BYTES) | 1, HEADER_BYTES)
-  copy.writeUInt32BE(crc32(copy.subarray(HEADER_BYTES)), 8)
+  copy.writeUInt32BE(frameChecksum(copy, copy.subarray(HEADER_BYTES)), 8)
   return copy
+}
+
+function firstSeqOf(frame: Buffer): number {
+  return frame.readUInt32BE(HEADER_BYTES + 1) * 2 ** 32 + frame.readUInt32BE(HEADER_BYTES + 5)
 }
 
 function lastSeqOf(frame: Buffer): number {
@@ -104,7 +109,11 @@ export class CollectorClient implements Sink {
   #tail: { bytes: Buffer; spoolEnd: number | undefined } | undefined
   #spooling = true
   #spoolSent = 0
-  #resentBelow = 0
+  /** The highest sequence number handed to a socket: what a collector may have written. */
+  #sentUpTo = 0
+  /** Frames up to this sequence number may have reached a collector before: sent again, they are flagged resent. */
+  #resentUpTo = 0
+  #closing = false
   #spoolLast = 0
   #socket: Socket | undefined
   #fd: number | undefined
@@ -212,8 +221,14 @@ export class CollectorClient implements Sink {
   /** Resolves when the collector has acknowledged everything logged so far (or `closeTimeout` passes). */
   async flush(): Promise<void> {
     this.flushSync()
-    await this.#keepAlive(this.#acknowledged(this.#seq, this.#closeTimeout))
+    const seq = this.#seq
+    await this.#keepAlive(this.#acknowledged(seq, this.#closeTimeout))
+    if (this.#acked < seq) this.#flushGaveUpAt = seq
   }
+
+  // The sequence number a flush last waited for in vain: close() right after it (as
+  // Logger.close() does) does not wait a second time.
+  #flushGaveUpAt = -1
 
   #acknowledged(seq: number, timeoutMs: number): Promise<void> {
     if (this.#acked >= seq) return Promise.resolve()
@@ -242,6 +257,7 @@ export class CollectorClient implements Sink {
       if (written === frame.length) {
         this.#memory.push({ last, frame })
         this.#memoryBytes += frame.length
+        this.#sentUpTo = last
         return
       }
       // Not all of it is in the kernel: the spool keeps the record; the rest of the bytes
@@ -302,24 +318,37 @@ export class CollectorClient implements Sink {
 
   /** Sends the spool (and a cut frame's tail) through libuv's queue, in order, while connected. */
   async #pump(): Promise<void> {
-    if (this.#pumping || !this.#connected) return
+    if (this.#pumping || !this.#connected || this.#closing) return
     this.#pumping = true
     try {
       if (this.#tail) {
         const tail = this.#tail
         if (!(await this.#queue(tail.bytes))) return
         this.#tail = undefined
-        if (tail.spoolEnd !== undefined) this.#spoolSent = Math.max(this.#spoolSent, tail.spoolEnd)
+        if (tail.spoolEnd !== undefined) {
+          this.#spoolSent = Math.max(this.#spoolSent, tail.spoolEnd)
+          this.#sentUpTo = Math.max(this.#sentUpTo, this.#spoolLastBelow(tail.spoolEnd))
+        }
       }
-      while (this.#connected && this.#spoolSent < this.#spool.size) {
-        const frame = this.#spool.readAt(this.#spoolSent)
-        if (!frame) break
-        const offset = this.#spoolSent
-        this.#spoolSent += frame.length
-        if (lastSeqOf(frame) <= this.#acked) continue
-        if (!(await this.#queue(offset < this.#resentBelow ? markResent(frame) : frame))) return
+      while (this.#connected && !this.#closing && this.#spoolSent < this.#spool.size) {
+        // Many frames per write: one pread and one socket write for up to PUMP_BYTES.
+        const frames = this.#spool.readFrames(this.#spoolSent, PUMP_BYTES)
+        if (frames.length === 0) break
+        let consumed = 0
+        let last = 0
+        const out: Buffer[] = []
+        for (const frame of frames) {
+          consumed += frame.length
+          const frameLast = lastSeqOf(frame)
+          if (frameLast <= this.#acked) continue
+          out.push(frameLast <= this.#resentUpTo ? markResent(frame) : frame)
+          last = Math.max(last, frameLast)
+        }
+        if (out.length > 0 && !(await this.#queue(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out)))) return
+        this.#spoolSent += consumed
+        this.#sentUpTo = Math.max(this.#sentUpTo, last)
       }
-      if (this.#connected && this.#spoolSent >= this.#spool.size && this.#tail === undefined && (this.#socket?.writableLength ?? 0) === 0 && this.#batch.length === 0) {
+      if (this.#connected && !this.#closing && this.#spoolSent >= this.#spool.size && this.#tail === undefined && (this.#socket?.writableLength ?? 0) === 0 && this.#batch.length === 0) {
         this.#spooling = false
         this.#clearSpoolIfDone()
       }
@@ -327,7 +356,14 @@ export class CollectorClient implements Sink {
       this.#pumping = false
     }
     // Frames spooled while the last write was in flight.
-    if (this.#connected && this.#spooling && this.#spoolSent < this.#spool.size) void this.#pump()
+    if (this.#connected && !this.#closing && this.#spooling && this.#spoolSent < this.#spool.size) void this.#pump()
+  }
+
+  /** The last sequence number among the spool's frames that end at or before `end`. */
+  #spoolLastBelow(end: number): number {
+    let last = 0
+    for (const frame of this.#spool.readFrames(0, end)) last = Math.max(last, lastSeqOf(frame))
+    return last
   }
 
   #queue(bytes: Buffer): Promise<boolean> {
@@ -340,7 +376,6 @@ export class CollectorClient implements Sink {
     if (this.#spool.size > 0 && this.#spoolSent >= this.#spool.size && this.#acked >= this.#spoolLast) {
       this.#spool.clear()
       this.#spoolSent = 0
-      this.#resentBelow = 0
     }
   }
 
@@ -432,30 +467,27 @@ export class CollectorClient implements Sink {
 
   /**
    * Frames sent but not acknowledged live only in memory: before they can be lost with
-   * this process, they go to the front of the spool, which is rewritten whole (this
-   * happens on a disconnect or at exit, never on the write path).
+   * this process, they go into the spool, which is rewritten whole in sequence order
+   * (this happens on a disconnect or at exit, never on the write path). Everything handed
+   * to the old socket may have been written: sent again, it is flagged resent.
    */
   #persistInFlight(): void {
+    this.#resentUpTo = Math.max(this.#resentUpTo, this.#sentUpTo)
     const unacked = this.#memory.filter((entry) => entry.last > this.#acked)
     this.#memory = []
     this.#memoryBytes = 0
-    if (unacked.length === 0 && this.#tail === undefined) {
-      this.#resentBelow = this.#spool.size
-      this.#spoolSent = 0
-      return
-    }
+    this.#tail = undefined
+    this.#spoolSent = 0
+    if (unacked.length === 0) return
     try {
+      const frames = [...unacked.map((entry) => entry.frame), ...this.#spool.readFrames(0, this.#spool.size)]
+        .filter((frame) => lastSeqOf(frame) > this.#acked)
+        .sort((a, b) => firstSeqOf(a) - firstSeqOf(b))
       const old = this.#spool.path
       const rewritten = `${old}.rewrite`
       const fd = openSync(rewritten, 'w', 0o600)
       try {
-        for (const entry of unacked) writeSync(fd, entry.frame)
-        for (let offset = 0; offset < this.#spool.size; ) {
-          const frame = this.#spool.readAt(offset)
-          if (!frame) break
-          writeSync(fd, frame)
-          offset += frame.length
-        }
+        for (const frame of frames) writeSync(fd, frame)
       } finally {
         closeSync(fd)
       }
@@ -466,9 +498,6 @@ export class CollectorClient implements Sink {
     } catch (error) {
       this.failures.report(error, 'spooling unacknowledged records')
     }
-    this.#tail = undefined
-    this.#spoolSent = 0
-    this.#resentBelow = this.#spool.size
   }
 
   #sendHeartbeat(): void {
@@ -505,8 +534,16 @@ export class CollectorClient implements Sink {
 
   async close(): Promise<void> {
     if (this.#closed) return
-    await this.flush()
+    const started = Date.now()
+    this.flushSync()
+    if (this.#acked < this.#seq && this.#flushGaveUpAt !== this.#seq) await this.flush()
+    // A collector that did not acknowledge within closeTimeout will not read a goodbye soon
+    // either: then the one on disk must do, and close() returns now.
+    const deadline = this.#acked < this.#seq ? started : started + this.#closeTimeout
     this.#closed = true
+    // Said on disk too: a goodbye that cannot get through a stalled socket still counts.
+    this.#spool.markBye('close')
+    this.#closing = true
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer)
     this.#loopDelay?.disable()
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer)
@@ -514,15 +551,22 @@ export class CollectorClient implements Sink {
     unregisterSink(this)
     const socket = this.#socket
     if (socket && this.#connected) {
+      // The goodbye and the close keep to what is left of closeTimeout: a stalled collector
+      // must not hold the program; what it has not acknowledged stays in the spool.
+      const bounded = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())
       await this.#keepAlive(
-        (async () => {
-          await this.#queue(encodeBye({ reason: 'close' }))
-          await new Promise<void>((resolve) => {
-            socket.once('close', () => resolve())
-            socket.end()
-          })
-        })(),
+        Promise.race([
+          (async () => {
+            await this.#queue(encodeBye({ reason: 'close' }))
+            await new Promise<void>((resolve) => {
+              socket.once('close', () => resolve())
+              socket.end()
+            })
+          })(),
+          bounded,
+        ]),
       )
+      socket.destroy()
     } else socket?.destroy()
     this.#persistInFlight()
     this.#spool.close()

@@ -19,6 +19,8 @@ export const MONITOR_INTERVAL_MS = 250
 /** How long, after a connection drops without BYE, the collector waits to learn an exit status. */
 export const DEATH_WAIT_MS = 500
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5000
+/** How long after a client's connection ends the collector waits for its process to be gone, to deliver its spool. */
+export const SPOOL_DELIVERY_WAIT_MS = 10_000
 
 export interface CollectorOptions {
   /** The socket to listen on: a path (its directory is made private, 0700) or a Windows named pipe. */
@@ -97,12 +99,16 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Marks a record sent again after a reconnect, so a reader can tell it may be a duplicate. */
+/**
+ * Marks a record sent again after a reconnect, so a reader can tell it may be a duplicate:
+ * with keys of blackbox's own (`blackbox_resent`, `blackbox_client`, `blackbox_seq`), which
+ * no application field is likely to share.
+ */
 function markResent(text: string, clientId: string, seq: number): string {
-  if (text.startsWith('{')) return `{"resent":true,"client":${JSON.stringify(clientId)},"seq":${seq},${text.slice(1)}`
+  if (text.startsWith('{')) return `{"blackbox_resent":true,"blackbox_client":${JSON.stringify(clientId)},"blackbox_seq":${seq},${text.slice(1)}`
   const end = text.indexOf('\n')
   const cut = end === -1 ? text.length : end
-  return `${text.slice(0, cut)} resent=true client=${clientId} seq=${seq}${text.slice(cut)}`
+  return `${text.slice(0, cut)} blackbox_resent=true blackbox_client=${clientId} blackbox_seq=${seq}${text.slice(cut)}`
 }
 
 /**
@@ -135,6 +141,7 @@ class CollectorImpl implements Collector {
   #monitorTimer: NodeJS.Timeout | undefined
   #stateDirty = false
   #closed = false
+  readonly #timers = new Set<NodeJS.Timeout>()
 
   constructor(options: CollectorOptions) {
     if (options === null || typeof options !== 'object' || typeof options.socket !== 'string' || options.socket === '') {
@@ -378,14 +385,36 @@ class CollectorImpl implements Collector {
     client.connected = false
     client.socket = undefined
     this.#acknowledge()
+    // A goodbye left on disk by a client whose BYE frame could not get through (a stalled collector).
+    const byeFile = client.hello.spool?.replace(/\.spool$/, '.bye')
+    if (client.ended !== 'finished' && byeFile && existsSync(byeFile)) {
+      client.ended = 'finished'
+      this.logger.info({ event: 'client-finished', client: client.name, role: client.role, pid: client.pid, reason: 'close (said on disk)', records: client.written }, `finished: ${client.name} (pid ${client.pid}) said goodbye (close, on disk)`)
+      this.#options.onClientEvent?.(this.#info(client), 'finished')
+    }
+    if (byeFile) rmSync(byeFile, { force: true })
     const finished = client.ended === 'finished'
     if (!finished) client.ended = 'dead'
     // Wait a moment for an exit status (of an attached child) before saying how it ended.
     const started = Date.now()
+    const later = (fn: () => void, ms: number): void => {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer)
+        if (!this.#closed) fn()
+      }, ms)
+      timer.unref()
+      this.#timers.add(timer)
+    }
+    // Its spool, once its process is gone (a goodbye comes just before the exit).
+    const deliverWhenGone = (): void => {
+      if (client.connected) return
+      if (!alive(client.pid)) this.#deliverSpool(client.hello)
+      else if (Date.now() - started < SPOOL_DELIVERY_WAIT_MS) later(deliverWhenGone, 100)
+    }
     const report = (): void => {
       const exit = this.#exits.get(client.pid)
       if (!exit && !finished && alive(client.pid) && Date.now() - started < DEATH_WAIT_MS) {
-        setTimeout(report, 20).unref()
+        later(report, 20)
         return
       }
       if (!finished) {
@@ -395,7 +424,7 @@ class CollectorImpl implements Collector {
         this.logger.error({ event: 'client-dead', client: client.name, role: client.role, pid: client.pid, signal: exit?.signal ?? undefined, code: exit?.code ?? undefined, records: client.written }, `dead: ${client.name} (pid ${client.pid}) ${how}`)
         this.#options.onClientEvent?.(this.#info(client), 'dead')
       }
-      if (!alive(client.pid)) this.#deliverSpool(client.hello)
+      deliverWhenGone()
     }
     report()
   }
@@ -426,6 +455,7 @@ class CollectorImpl implements Collector {
     this.#saveState()
     rmSync(hello.spool, { force: true })
     rmSync(hello.spool.replace(/\.spool$/, '.hello.json'), { force: true })
+    rmSync(hello.spool.replace(/\.spool$/, '.bye'), { force: true })
     if (written > before) {
       this.logger.info({ event: 'spool-delivered', client: hello.name, pid: hello.pid, records: written - before }, `delivered ${written - before} records that ${hello.name} (pid ${hello.pid}) left in its spool`)
     }
@@ -448,6 +478,8 @@ class CollectorImpl implements Collector {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    for (const timer of this.#timers) clearTimeout(timer)
+    this.#timers.clear()
     if (this.#ackTimer) clearInterval(this.#ackTimer)
     if (this.#monitorTimer) clearInterval(this.#monitorTimer)
     this.#acknowledge()

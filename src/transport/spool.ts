@@ -13,12 +13,24 @@ import type { Hello } from './messages.js'
 export class Spool {
   readonly path: string
   readonly helloPath: string
+  readonly byePath: string
   #fd: number | undefined
   #size = 0
 
   constructor(readonly dir: string, clientId: string) {
     this.path = join(dir, `${clientId}.spool`)
     this.helloPath = join(dir, `${clientId}.hello.json`)
+    this.byePath = join(dir, `${clientId}.bye`)
+  }
+
+  /** A goodbye on disk, for a collector that could not read the one sent on the socket. */
+  markBye(reason: string): void {
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 })
+      writeFileSync(this.byePath, reason, { mode: 0o600 })
+    } catch {
+      // Only a courtesy: without it a stalled collector records the client as dead.
+    }
   }
 
   /** Bytes in the spool. */
@@ -56,6 +68,29 @@ export class Spool {
     const frame = Buffer.alloc(HEADER_BYTES + header.readUInt32BE(4))
     readSync(this.#fd, frame, 0, frame.length, offset)
     return frame
+  }
+
+  /** The whole frames from `offset` within about `maxBytes` (at least one, however large). */
+  readFrames(offset: number, maxBytes: number): Buffer[] {
+    const frames: Buffer[] = []
+    if (this.#fd === undefined) return frames
+    const end = this.#size
+    let position = offset
+    const chunk = Buffer.alloc(Math.min(Math.max(maxBytes, HEADER_BYTES), Math.max(end - offset, HEADER_BYTES)))
+    const read = readSync(this.#fd, chunk, 0, chunk.length, position)
+    let at = 0
+    while (at + HEADER_BYTES <= read) {
+      const length = HEADER_BYTES + chunk.readUInt32BE(at + 4)
+      if (at + length > read) break
+      frames.push(Buffer.from(chunk.subarray(at, at + length)))
+      at += length
+    }
+    position += at
+    if (frames.length === 0 && position < end) {
+      const frame = this.readAt(position)
+      if (frame) frames.push(frame)
+    }
+    return frames
   }
 
   /** Empties the spool: everything in it was acknowledged. */
