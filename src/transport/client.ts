@@ -245,11 +245,12 @@ export class CollectorClient implements Sink {
 
   /** A frame of records: straight into the socket when it can take it now, else into the spool. */
   #send(frame: Buffer, last: number): void {
-    if (!this.#spooling && this.#fd !== undefined && !this.#roomFor(frame.length)) {
+    if (!this.#roomFor(frame.length)) {
       if (this.#whenFull === 'drop') {
         this.#dropped++
         return
       }
+      // spill, or a block that ran out of time: through the spool, on disk.
       this.#spooling = true
     }
     if (!this.#spooling && this.#fd !== undefined) {
@@ -280,17 +281,28 @@ export class CollectorClient implements Sink {
   }
 
   /** Whether in-flight memory can take `bytes` more; with `block`, waits for acknowledgements up to the bound. */
+  /**
+   * Whether `bytes` more may be in flight: sent or spooled, and not acknowledged. With
+   * `spill`, the spool (on disk) takes what memory cannot. With `block`, waits for
+   * acknowledgements for at most `blockTimeout` ms; after a wait that ran out, later
+   * calls spill at once until an acknowledgement shows progress (the bound resets only
+   * on real progress).
+   */
   #roomFor(bytes: number): boolean {
-    if (this.#memoryBytes + bytes <= this.#maxInFlight) return true
-    if (this.#whenFull !== 'block') return false
+    const pending = (): number => this.#memoryBytes + (this.#whenFull === 'spill' ? 0 : this.#spool.size)
+    if (pending() + bytes <= this.#maxInFlight) return true
+    if (this.#whenFull !== 'block' || this.#blockedOut) return false
     const deadline = Date.now() + this.#blockTimeout
     while (Date.now() < deadline) {
       this.#readAcksNow()
-      if (this.#memoryBytes + bytes <= this.#maxInFlight) return true
+      if (pending() + bytes <= this.#maxInFlight) return true
       Atomics.wait(sleeper, 0, 0, 1)
     }
+    this.#blockedOut = true
     return false
   }
+
+  #blockedOut = false
 
   // While blocking, the event loop cannot deliver ACKs: read them from the descriptor
   // ourselves, into the same decoder libuv's reads go through, so the stream stays in order.
@@ -348,9 +360,12 @@ export class CollectorClient implements Sink {
         this.#spoolSent += consumed
         this.#sentUpTo = Math.max(this.#sentUpTo, last)
       }
-      if (this.#connected && !this.#closing && this.#spoolSent >= this.#spool.size && this.#tail === undefined && (this.#socket?.writableLength ?? 0) === 0 && this.#batch.length === 0) {
-        this.#spooling = false
-        this.#clearSpoolIfDone()
+      if (this.#connected && !this.#closing && this.#spoolSent >= this.#spool.size && this.#tail === undefined && this.#batch.length === 0) {
+        const socket = this.#socket
+        if ((socket?.writableLength ?? 0) === 0) {
+          this.#spooling = false
+          this.#clearSpoolIfDone()
+        } else socket?.once('drain', () => void this.#pump())
       }
     } finally {
       this.#pumping = false
@@ -396,7 +411,9 @@ export class CollectorClient implements Sink {
     const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd
     this.#fd = typeof fd === 'number' && fd >= 0 ? fd : undefined
     this.#backoff = RECONNECT_MIN_MS
-    socket.write(encodeHello(this.#hello()))
+    // Written on the descriptor, so nothing sits in libuv's queue and direct writes may start.
+    const hello = encodeHello(this.#hello())
+    if (this.#fd === undefined || this.#writeDirect(hello) !== hello.length) socket.write(hello)
     this.#connected = true
     for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve()
     void this.#pump()
@@ -428,6 +445,7 @@ export class CollectorClient implements Sink {
   #onAck(seq: number): void {
     if (seq <= this.#acked) return
     this.#acked = seq
+    this.#blockedOut = false
     let drop = 0
     while (drop < this.#memory.length && (this.#memory[drop] as InFlight).last <= seq) this.#memoryBytes -= (this.#memory[drop++] as InFlight).frame.length
     if (drop > 0) this.#memory.splice(0, drop)

@@ -5,7 +5,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { appLogDir, CollectorClient, connectLogger, getLogger, startCollector, type Collector } from '../../src/index.ts'
+import { appLogDir, CollectorClient, connectLogger, createLogger, getLogger, startCollector, type Collector } from '../../src/index.ts'
 import { encodeFrame, FrameType } from '../../src/transport/frame.ts'
 import { encodeHello } from '../../src/transport/messages.ts'
 import { fixturePath, spawnNode, waitUntil } from '../helpers/process.ts'
@@ -193,3 +193,41 @@ test('blackbox collector runs in the foreground and stops on SIGTERM; --detach r
   const again = spawnSync(process.execPath, [bin, 'collector', '--socket', socket, '--detach'], { encoding: 'utf8' })
   assert.equal(again.status, 1)
 })
+
+for (const whenFull of ['drop', 'block'] as const) {
+  test(`in-flight memory full with a stalled collector, whenFull '${whenFull}': bounded, and ${whenFull === 'drop' ? 'the drops are counted and told' : 'the wait is bounded, then spilled'}`, async (t) => {
+    const base = await tempDir(t)
+    const socket = join(base, 'run', 'stall.sock')
+    const dir = join(base, 'logs')
+    const collectorProcess = spawnNode(fixturePath('collector-process.mjs'), [socket, dir, '10 MB', '5'])
+    t.after(() => {
+      collectorProcess.child.kill('SIGCONT')
+      collectorProcess.child.kill('SIGTERM')
+    })
+    await waitUntil(() => collectorProcess.stdout().includes('ready'), { what: 'the collector to listen', timeoutMs: 10_000 })
+    const sink = new CollectorClient({ socket, name: 'Squeezed', role: 'worker', heartbeatInterval: 0, format: '{message}', maxInFlight: '64 KB', whenFull, blockTimeout: 50 })
+    const log = createLogger({ sinks: [sink] })
+    await sink.connected()
+    collectorProcess.child.kill('SIGSTOP')
+    const started = Date.now()
+    for (let i = 0; i < 20_000; i++) log.info(`record ${i} ${'x'.repeat(60)}`)
+    const elapsed = Date.now() - started
+    assert.ok(sink.stats.inFlightBytes <= 64 * 1024, `in-flight memory stays under the bound (${sink.stats.inFlightBytes})`)
+    if (whenFull === 'drop') assert.ok(sink.stats.dropped > 0, 'records were dropped and counted')
+    else {
+      assert.equal(sink.stats.dropped, 0)
+      assert.ok(sink.stats.spoolBytes > 0, 'after the bounded wait, the rest went to the spool')
+      assert.ok(elapsed < 20_000, `blocking is bounded (${elapsed} ms)`)
+    }
+    const dropped = sink.stats.dropped
+    collectorProcess.child.kill('SIGCONT')
+    await log.close()
+    const text = readFileSync(join(dir, 'worker.log'), 'utf8')
+    if (whenFull === 'drop') {
+      assert.match(text, new RegExp(`blackbox: ${dropped} records were dropped \\(in-flight limit reached, whenFull: drop\\)`))
+      assert.equal(text.split('\n').filter((line) => line.startsWith('record ')).length, 20_000 - dropped)
+    } else {
+      assert.equal(text.split('\n').filter((line) => line.startsWith('record ')).length, 20_000, 'nothing lost')
+    }
+  })
+}
