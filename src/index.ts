@@ -54,3 +54,8 @@ export {
   WEBHOOK_RETRY_MAX_DELAY_MS, WEBHOOK_TIMEOUT_MS, WEBHOOK_FLUSH_TIMEOUT_MS, WEBHOOK_EXIT_TIMEOUT_MS,
   type DiscordSinkOptions, type TelegramSinkOptions, type TelegramParseMode, type SlackSinkOptions, type WebhookSinkOptions, type WebhookSinkBaseOptions, type WebhookBody, type WebhookRecord,
 } from './sinks/webhook/index.js'
+export { analyzeRunFile, logDirOf, LAST_RECORDS, HANG_FACTOR, ERRORS_KEPT_FIRST, ERRORS_KEPT_LAST, POSTMORTEM_VERSION, MEMORY_SOURCE_TEXT, type Postmortem, type PostmortemRecord, type PostmortemVerdict, type PostmortemSource, type PostmortemMemory, type PostmortemAttempt, type HeartbeatMark, type SeriesPair, type AnalyzeRunOptions, type PostmortemProgress, type ProgressMark } from './layout/postmortem.js'
+export { formatPostmortem, type PostmortemTextOptions } from './layout/postmortem-text.js'
+export { renderPostmortemHtml, REPORT_COLOURS, type PostmortemHtmlOptions } from './layout/postmortem-html.js'
+export { detectLeak, LEAK_WINDOWS, LEAK_MIN_SAMPLES, LEAK_MAX_DROP, LEAK_MIN_RISE, LEAK_MIN_RISE_MB, type LeakVerdict } from './layout/memory-trend.js'
+export { sparkline } from './layout/sparkline.js'

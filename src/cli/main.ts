@@ -4,11 +4,14 @@ import { parseArgs } from 'node:util'
 import { cleanCommand } from './clean.js'
 import { runCommand as runSupervisedCommand } from './run.js'
 import { collectorCommand } from './collector.js'
+import { prettyCommand } from './pretty.js'
+import { postmortemCommand } from './postmortem.js'
 import { progressCommand } from './progress.js'
 import type { Command } from './command.js'
 import { latestCommand } from './latest.js'
 import { lsCommand } from './ls.js'
 import { summaryCommand } from './summary.js'
+import { tailCommand } from './tail.js'
 
 const HELP = `blackbox — a flight recorder for Node.js programs
 
@@ -26,12 +29,16 @@ Commands (blackbox <command> --help for more):
   summary  [--dir DIR] [--days N] [--json]    records per level and how each run ended
   clean    [--dir DIR] --older-than '30 days' [--dry-run] [--json]
                                               remove old run files (never other files)
+  tail     [-f] [--level L] [--grep T] [--lines N] [--dir DIR] [FILE|latest]
+                                              the last records of a run file, coloured; -f follows it
+  pretty   < JSON lines                       JSON lines (blackbox's, pino's) as coloured text lines
   run      [options] -- <command> [args…]       run a command under the flight recorder
   progress [RUN] [--dir DIR] [--once]         live view of a run's progress: bar, rate, ETA, memory
+  postmortem [FILE|latest] [--dir DIR] [--json] [--html REPORT.html]
+                                              how a run ended: verdict, errors, last records, hangs, memory
   collector --socket PATH [--dir DIR] [--detach]
                                               collect many processes' records into per-role files
 
-Commands arrive in later releases: tail, pretty, postmortem.
 Library: import { createLogger, fileSink, consoleSink } from 'blackbox-log'
 `
 
@@ -49,6 +56,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   collector: collectorCommand,
   run: runSupervisedCommand,
   progress: progressCommand,
+  postmortem: postmortemCommand,
+  tail: tailCommand,
+  pretty: prettyCommand,
 }
 
 /** Runs the command line; resolves to the exit code. */

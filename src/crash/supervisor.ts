@@ -242,6 +242,8 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
       const sampler = setInterval(() => sample(attempt), options.sampleInterval ?? SAMPLE_INTERVAL_MS)
       child.once('close', (code, signal) => {
         clearInterval(sampler)
+        // A child that died before its client connected left its records in a spool.
+        collector.deliverSpools()
         // The cgroup's OOM count, read after the death: the kernel counts before it kills.
         const oom = oomKills(attempt.cgroup) > attempt.oomKillsBefore
         const verdict: Verdict = attempt.hangKilled

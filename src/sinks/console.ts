@@ -41,7 +41,8 @@ export function shouldColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv
   return stream.isTTY === true && env['TERM'] !== 'dumb'
 }
 
-function painterFor(enabled: boolean): LevelPainter | undefined {
+/** The console's level colours (DEBUG cyan, INFO green, …), or undefined when colour is off. */
+export function levelPainter(enabled: boolean): LevelPainter | undefined {
   if (!enabled) return undefined
   const c = picocolors.createColors(true)
   const colours: Readonly<Record<LevelName, Colour>> = {
@@ -74,7 +75,7 @@ export class ConsoleSink implements Sink {
       throw new TypeError(`Expected \`colors\` to be true, false or 'auto', got \`${String(colors)}\` (${typeof colors})`)
     }
     this.colors = colors === 'auto' ? shouldColour(this.#stream as { isTTY?: boolean }) : colors
-    const paint = painterFor(this.colors)
+    const paint = levelPainter(this.colors)
     this.formatter = resolveFormat(options.format, 'console', paint ? { paint } : {})
     this.level = options.level === undefined ? 0 : levelValue(options.level)
     this.name = this.#stream === process.stdout ? 'console stdout' : this.#stream === process.stderr ? 'console stderr' : 'console stream'

@@ -79,6 +79,8 @@ export interface Collector {
   clients(): ClientInfo[]
   /** Lets the collector learn how a child process ended (exit code or signal), for its death record. */
   attach(child: ChildProcess): void
+  /** Delivers the spools of clients whose process is gone (for one that died before it could connect). */
+  deliverSpools(): void
   close(): Promise<void>
 }
 
@@ -461,6 +463,10 @@ class CollectorImpl implements Collector {
     }
   }
 
+  deliverSpools(): void {
+    this.#deliverOrphanSpools()
+  }
+
   /** Spools of clients that died while no collector was listening. */
   #deliverOrphanSpools(): void {
     const dir = isNamedPipe(this.socket) ? undefined : spoolDirFor(this.socket)
@@ -483,6 +489,7 @@ class CollectorImpl implements Collector {
     if (this.#ackTimer) clearInterval(this.#ackTimer)
     if (this.#monitorTimer) clearInterval(this.#monitorTimer)
     this.#acknowledge()
+    this.#deliverOrphanSpools()
     const server = this.#server
     for (const client of this.#clients.values()) client.socket?.end()
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()))

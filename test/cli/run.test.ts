@@ -45,6 +45,15 @@ for (const [mode, status, verdict, ending] of ENDINGS) {
   })
 }
 
+test('a child gone before its collector client connected: its records still reach the run file', async (t) => {
+  const dir = await tempDir(t)
+  const result = run(dir, 'quick')
+  assert.equal(result.status, 3, result.stderr)
+  const text = readFileSync(runFileIn(dir), 'utf8')
+  assert.deepEqual([...text.matchAll(/quick record i=(\d+)/g)].map((match) => Number(match[1])), Array.from({ length: 30 }, (_, i) => i))
+  assert.ok(text.indexOf('quick record i=29') < text.indexOf('run ended:'), 'delivered before the end of the run')
+})
+
 test('blackbox run, SIGKILL from outside: verdict sigkill, status 137', async (t) => {
   const dir = await tempDir(t)
   const supervisor = spawn(process.execPath, [bin, 'run', '--dir', dir, '--heartbeat-interval', '100', '--', process.execPath, child, 'wait'], { stdio: ['ignore', 'pipe', 'pipe'] })

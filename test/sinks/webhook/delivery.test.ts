@@ -9,7 +9,7 @@ import { describe, test } from 'node:test'
 import { createLogger, liveSinks } from '../../../src/index.ts'
 import { discordSink, telegramSink, webhookSink, type DiscordSinkOptions, type WebhookRecord } from '../../../src/sinks/webhook/index.ts'
 import { readMessage } from '../../helpers/chat-markup.ts'
-import { DISCORD_OK, startFakeService, type FakeService, type ReceivedRequest } from '../../helpers/webhook-server.ts'
+import { DISCORD_OK, startFakeService, type ReceivedRequest } from '../../helpers/webhook-server.ts'
 
 const TOKEN = 'dElIvErY-SeCrEt-0123456789abcdef'
 const WAIT_MS = 5_000

@@ -1,0 +1,77 @@
+import { writeFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { DEFAULT_LOG_DIR, listLogFiles } from '../layout/catalog.js'
+import { analyzeRunFile, LAST_RECORDS, logDirOf } from '../layout/postmortem.js'
+import { renderPostmortemHtml } from '../layout/postmortem-html.js'
+import { formatPostmortem } from '../layout/postmortem-text.js'
+import { shouldColour } from '../sinks/console.js'
+import { EXIT_FAILURE, EXIT_OK, positiveIntegerOption, runCommand, UsageError, type Command } from './command.js'
+
+export const POSTMORTEM_USAGE = `Usage: blackbox postmortem [FILE|latest] [--dir DIR] [--json] [--html REPORT.html] [--progress RUN] [--last N]
+
+Tells what happened to a run: how it ended (the verdict, exit code or signal, when, after
+how long), every error and fatal record with its stack, the last records, the last
+heartbeat and the longest silence between heartbeats (a hang), the worst event-loop delay,
+memory over time with a warning when it rose across the run (possible leak), and the last
+progress marks of the same run.
+
+FILE is a run file (text, loguru or JSON lines, plain or .gz), written by the program's
+own setupLogging() or by \`blackbox run\`; \`latest\` (the default) is the newest run file
+under DIR.
+
+Options:
+  --dir DIR        the log folder (default ${DEFAULT_LOG_DIR}): where \`latest\` looks and where the
+                   progress files are; for a FILE in a day folder, default the folder above it
+  --json           the analysis as one JSON object (see docs/postmortem.md for its keys)
+  --html FILE      also write a self-contained HTML report with charts to FILE
+  --progress RUN   the progress run id (or status file) of this run, instead of looking for it
+  --last N         how many records before the end to show (default ${LAST_RECORDS})
+
+Exit status: 0 when the report was made, whatever the run's verdict; 1 when there is no
+run file or it cannot be read; 2 for a wrong command line.
+`
+
+/** `blackbox postmortem`: after a failure, what happened. */
+export const postmortemCommand: Command = (argv) =>
+  runCommand('postmortem', POSTMORTEM_USAGE, argv, async () => {
+    let parsed
+    try {
+      parsed = parseArgs({
+        args: [...argv],
+        options: { dir: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' }, progress: { type: 'string' }, last: { type: 'string' } },
+        strict: true,
+        allowPositionals: true,
+      })
+    } catch (error) {
+      throw new UsageError((error as Error).message)
+    }
+    const { values, positionals } = parsed
+    if (positionals.length > 1) throw new UsageError(`Expected at most one FILE, got ${positionals.length}: ${positionals.map((text) => `\`${text}\``).join(' ')}`)
+    const last = positiveIntegerOption(values.last, '--last')
+    if (values.html === '') throw new UsageError('Expected `--html` to name a file, got `` (string)')
+    const target = positionals[0] ?? 'latest'
+    let path: string
+    if (target === 'latest') {
+      const dir = values.dir ?? DEFAULT_LOG_DIR
+      const latest = (await listLogFiles({ dir })).find((file) => !file.backup)
+      if (!latest) {
+        process.stderr.write(`blackbox postmortem: no run files in ${dir}\n`)
+        return EXIT_FAILURE
+      }
+      path = latest.path
+    } else {
+      path = target
+    }
+    const report = await analyzeRunFile(path, {
+      dir: values.dir ?? logDirOf(path),
+      ...(values.progress === undefined ? {} : { progress: values.progress }),
+      ...(last === undefined ? {} : { lastRecords: last }),
+    })
+    if (values.html !== undefined) {
+      await writeFile(values.html, renderPostmortemHtml(report))
+      process.stderr.write(`blackbox postmortem: wrote ${values.html}\n`)
+    }
+    if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+    else process.stdout.write(formatPostmortem(report, { colour: shouldColour(process.stdout) }))
+    return EXIT_OK
+  })
