@@ -1,7 +1,11 @@
-// `npm start`: the spine of blackbox in one minute. Logs to the console and to files
-// under logs/demo/, then starts a child that logs as fast as it can and kills it with
-// SIGKILL, and shows that every record whose call had returned is on disk.
-import { spawn } from 'node:child_process'
+// `npm start`: blackbox in one minute.
+//  1. Logs to the console and to files under logs/demo/.
+//  2. Starts a child that logs as fast as it can, kills it with SIGKILL, and shows that
+//     every record whose call had returned is on disk.
+//  3. Runs a small fleet under the flight recorder (`blackbox run`): a host and two
+//     workers log and report progress; one worker leaks memory and is killed.
+//  4. Prints what happened: `blackbox postmortem`.
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { consoleSink, createLogger, fileSink } from '../dist/index.js'
@@ -48,4 +52,16 @@ console.log(`A child logged in a tight loop and was killed with SIGKILL after 30
 console.log(`  log calls that had returned (reported by the child): ${returned}`)
 console.log(`  complete records in ${crashLog}:                  ${onDisk}`)
 console.log(onDisk >= returned ? '  nothing lost.' : `  LOST ${returned - onDisk} records`)
-process.exitCode = onDisk >= returned ? 0 : 1
+if (onDisk < returned) process.exit(1)
+
+// The fleet, under the flight recorder.
+const cli = new URL('../dist/cli/main.js', import.meta.url).pathname
+const fleetDir = join(dir, 'fleet')
+console.log(`\nNow a host and two workers under \`blackbox run\`; one worker leaks memory and the host kills it:\n`)
+const fleet = spawnSync(process.execPath, [cli, 'run', '--dir', fleetDir, '--heartbeat-interval', '200', '--', process.execPath, new URL('./fleet/host.mjs', import.meta.url).pathname], {
+  stdio: 'inherit',
+  env: { ...process.env, DEMO_DIR: fleetDir },
+})
+console.log(`\n(blackbox run exited with ${fleet.status}, the host's own exit code.)\n\n$ blackbox postmortem --dir ${fleetDir}\n`)
+spawnSync(process.execPath, [cli, 'postmortem', '--dir', fleetDir, '--last', '8'], { stdio: 'inherit' })
+console.log(`\nAlso try: node dist/cli/main.js summary --dir ${fleetDir}   and   node dist/cli/main.js postmortem --dir ${fleetDir} --html report.html`)

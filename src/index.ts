@@ -59,3 +59,9 @@ export { formatPostmortem, type PostmortemTextOptions } from './layout/postmorte
 export { renderPostmortemHtml, REPORT_COLOURS, type PostmortemHtmlOptions } from './layout/postmortem-html.js'
 export { detectLeak, LEAK_WINDOWS, LEAK_MIN_SAMPLES, LEAK_MAX_DROP, LEAK_MIN_RISE, LEAK_MIN_RISE_MB, type LeakVerdict } from './layout/memory-trend.js'
 export { sparkline } from './layout/sparkline.js'
+export {
+  otlpSink, OtlpSink, OtlpExportError, OtlpRequestError, OTLP_RETRYABLE_STATUSES, OTLP_SEVERITY, OTLP_SCOPE_NAME,
+  OTLP_BATCH_SIZE, OTLP_BATCH_INTERVAL_MS, OTLP_MAX_QUEUE_RECORDS, OTLP_MAX_REQUEST_BYTES, OTLP_MAX_RETRIES, OTLP_RETRY_BASE_DELAY_MS,
+  OTLP_RETRY_MAX_DELAY_MS, OTLP_TIMEOUT_MS, OTLP_FLUSH_TIMEOUT_MS, OTLP_EXIT_TIMEOUT_MS,
+  type OtlpSinkOptions, type OtlpEncoding, type OtlpDropCounts, type OtlpSeverity,
+} from './sinks/otlp/index.js'

@@ -11,6 +11,7 @@ import { FrameDecoder, FrameType, ProtocolError, type Frame } from './frame.js'
 import { decodeBye, decodeHeartbeat, decodeHello, decodeLogs, encodeAck, type Heartbeat, type Hello, type WireRecord } from './messages.js'
 import { readSpoolFrames } from './spool.js'
 import { ForwardQueue, upstreamFromUrl, type ForwardedRecord, type Upstream } from './forward.js'
+import { otlpSink } from '../sinks/otlp/index.js'
 
 /** How often written records are acknowledged (after the role files are flushed). */
 export const ACK_INTERVAL_MS = 20
@@ -172,7 +173,7 @@ class CollectorImpl implements Collector {
       sinks: [resilientFileSink({ ...options.files, path: join(this.dir, 'collector.log'), format: options.format ?? 'text', maxSize: options.files?.maxSize ?? '10 MB' })],
     })
     this.#forward = (options.forward ?? []).map((target) => {
-      const upstream = typeof target === 'string' ? upstreamFromUrl(target) : target
+      const upstream = typeof target === 'string' ? upstreamFromUrl(target, (url) => otlpSink({ url, resource: { 'service.name': 'blackbox-collector' } })) : target
       return new ForwardQueue(upstream, join(this.dir, '.forward'), options.forwardQueueBytes)
     })
     this.#loadState()

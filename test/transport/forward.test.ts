@@ -5,6 +5,7 @@ import { connectLogger, startCollector } from '../../src/index.ts'
 import { startRsyslog, rsyslogUnavailable } from '../helpers/rsyslog.ts'
 import { waitUntil } from '../helpers/process.ts'
 import { tempDir } from '../helpers/tmp.ts'
+import { startOtlpReceiver } from '../sinks/otlp/helpers/otlp-receiver.ts'
 
 for (const scheme of ['relp', 'syslog+tcp'] as const) {
   test(`the collector forwards to a real rsyslog over ${scheme}, queueing on disk while it is down`, async (t) => {
@@ -36,3 +37,20 @@ for (const scheme of ['relp', 'syslog+tcp'] as const) {
     await log.close()
   })
 }
+
+test('the collector forwards to an OTLP/HTTP receiver with otlp+http://', async (t) => {
+  const receiver = await startOtlpReceiver(t)
+  const base = await tempDir(t)
+  const socket = join(base, 'run', 'otlp.sock')
+  const collector = await startCollector({ socket, dir: join(base, 'logs'), forward: [`otlp+${receiver.url}`] })
+  t.after(() => collector.close())
+  const log = await connectLogger({ socket, name: 'Traced', role: 'api', heartbeatInterval: 0, format: 'json' })
+  for (let i = 0; i < 50; i++) log.warn({ i, user: 'alice' }, 'through the collector to OTLP')
+  await log.close()
+  await waitUntil(() => receiver.records().length >= 50, { what: '50 records at the OTLP receiver', timeoutMs: 15_000 })
+  const [first] = receiver.records()
+  assert.equal(first?.body, 'through the collector to OTLP')
+  assert.equal(first?.raw['severityNumber'], 13, 'warn is WARN (13)')
+  assert.equal(first?.attributes['user'], 'alice')
+  assert.equal(first?.attributes['role'], 'api')
+})
