@@ -68,8 +68,8 @@ interface Attempt {
   lastHeartbeat: number | undefined
   hangReported: boolean
   hangKilled: boolean
-  cgroup: string | undefined
-  oomKillsBefore: number
+  /** Every memory cgroup the child was seen in, with its OOM-kill count then. */
+  cgroups: Map<string, number>
 }
 
 /**
@@ -219,7 +219,7 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
         NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --report-on-signal --report-signal=SIGUSR2 --report-directory=${dirname(runFile)}`.trim(),
       },
     })
-    const attempt: Attempt = { child, uncaught: false, lastHeartbeat: undefined, hangReported: false, hangKilled: false, cgroup: undefined, oomKillsBefore: 0 }
+    const attempt: Attempt = { child, uncaught: false, lastHeartbeat: undefined, hangReported: false, hangKilled: false, cgroups: new Map() }
     current = attempt
     collector.attach(child)
     return new Promise((resolve) => {
@@ -227,8 +227,8 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
         logger.error({ event: 'spawn-error', err: error }, `could not start ${options.command}: ${error.message}`)
       })
       if (child.pid !== undefined) {
-        attempt.cgroup = oomCounterOf(child.pid)
-        attempt.oomKillsBefore = oomKills(attempt.cgroup)
+        const counter = oomCounterOf(child.pid)
+        if (counter) attempt.cgroups.set(counter, oomKills(counter))
         logger.info({ event: 'child-start', pid: child.pid }, `child started: pid ${child.pid}`)
       }
       for (const [stream, out, level] of [[child.stdout, process.stdout, 'info'], [child.stderr, process.stderr, 'warn']] as const) {
@@ -244,8 +244,9 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
         clearInterval(sampler)
         // A child that died before its client connected left its records in a spool.
         collector.deliverSpools()
-        // The cgroup's OOM count, read after the death: the kernel counts before it kills.
-        const oom = oomKills(attempt.cgroup) > attempt.oomKillsBefore
+        // The cgroups' OOM counts, read after the death: the kernel counts before it kills.
+        // Every cgroup the child was seen in is asked: a dying task may already show the root.
+        const oom = [...attempt.cgroups].some(([counter, before]) => oomKills(counter) > before)
         const verdict: Verdict = attempt.hangKilled
           ? 'hang'
           : signal === 'SIGKILL' ? (oom ? 'oom' : 'sigkill')
@@ -263,9 +264,8 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
     if (pid === undefined) return
     // Where the child is now: a test or a tool may move it into a cgroup of its own.
     const counter = oomCounterOf(pid)
-    if (counter !== undefined && counter !== attempt.cgroup) {
-      attempt.cgroup = counter
-      attempt.oomKillsBefore = oomKills(counter)
+    if (counter !== undefined && !attempt.cgroups.has(counter)) {
+      attempt.cgroups.set(counter, oomKills(counter))
       logger.debug({ event: 'cgroup', pid, counter }, `child ${pid} is in the memory cgroup of ${dirname(counter)}`)
     }
     const rss = rssMB(pid)
