@@ -15,6 +15,13 @@ function runFileIn(dir: string): string {
   return join(dir, day as string, file as string)
 }
 
+/** The verdict `blackbox postmortem --json` gives for the run in `dir`. */
+function postmortemVerdict(dir: string): string {
+  const result = spawnSync(process.execPath, [bin, 'postmortem', '--dir', dir, '--json'], { encoding: 'utf8' })
+  assert.equal(result.status, 0, result.stderr)
+  return (JSON.parse(result.stdout) as { verdict: string }).verdict
+}
+
 function run(dir: string, mode: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, [bin, 'run', '--dir', dir, '--heartbeat-interval', '100', ...extra, '--', process.execPath, child, mode], {
     encoding: 'utf8',
@@ -42,6 +49,7 @@ for (const [mode, status, verdict, ending] of ENDINGS) {
     assert.match(text, new RegExp(`event=run-end verdict=${verdict}`))
     assert.match(text, ending)
     assert.match(result.stdout, /pid \d+/, 'still shown on the terminal')
+    assert.equal(postmortemVerdict(dir), verdict)
   })
 }
 
@@ -64,6 +72,7 @@ test('blackbox run, SIGKILL from outside: verdict sigkill, status 137', async (t
   const status = await new Promise((resolve) => supervisor.once('exit', resolve))
   assert.equal(status, 137)
   assert.match(readFileSync(runFileIn(dir), 'utf8'), /run ended: SIGKILL from outside, possibly OOM \(signal SIGKILL\).* verdict=sigkill/)
+  assert.equal(postmortemVerdict(dir), 'sigkill')
 })
 
 test('blackbox run forwards SIGTERM to the child and exits as the child did (143)', async (t) => {
@@ -88,6 +97,7 @@ test('a hang with --on-hang kill: recorded, killed, verdict hang', async (t) => 
   const text = readFileSync(runFileIn(dir), 'utf8')
   assert.match(text, /\[ERROR\] no heartbeat from the child for [\d.]+ s: it seems hung \(kill\) event=hang/)
   assert.match(text, /run ended: hung \(signal SIGKILL\)/)
+  assert.equal(postmortemVerdict(dir), 'hang')
 })
 
 test('--restart on-failure: the failure and the restart are recorded, the second run succeeds', async (t) => {
@@ -152,4 +162,5 @@ test('a memory-limited child killed by the kernel: verdict oom', async (t) => {
   const status = await new Promise((resolve) => supervisor.once('exit', resolve))
   assert.equal(status, 137)
   assert.match(readFileSync(runFileIn(dir), 'utf8'), /run ended: killed by the OOM killer \(signal SIGKILL\).* verdict=oom/)
+  assert.equal(postmortemVerdict(dir), 'oom')
 })
