@@ -6,7 +6,7 @@ export { FailureReport, type Sink, type SinkOptions } from './core/sink.js'
 export { serialize, serializeError, DEFAULT_LIMITS, type SerializeLimits, type SerializedError, type Plain } from './core/serialize.js'
 export { REDACTED, type RedactOption } from './core/redact.js'
 export { resolveFormat, PRESETS, CONTINUATION_PREFIX, JsonFormatter, PatternFormatter, type Formatter, type FormatOption, type LevelPainter } from './core/format/index.js'
-export { fileSink, FileSink, BATCH_SIZE_BYTES, BATCH_INTERVAL_MS, type FileSinkOptions, type Durability, type FsyncPolicy } from './sinks/file.js'
+export { FileSink, BATCH_SIZE_BYTES, BATCH_INTERVAL_MS, type FileSinkOptions, type Durability, type FsyncPolicy } from './sinks/file.js'
 export { consoleSink, ConsoleSink, shouldColour, type ConsoleSinkOptions } from './sinks/console.js'
 export { flushAllSinksSync, liveSinks } from './sinks/registry.js'
 export { WriteStalledError, MAX_EAGAIN_RETRIES, type WriterFs } from './sinks/fd-writer.js'
@@ -65,3 +65,8 @@ export {
   OTLP_RETRY_MAX_DELAY_MS, OTLP_TIMEOUT_MS, OTLP_FLUSH_TIMEOUT_MS, OTLP_EXIT_TIMEOUT_MS,
   type OtlpSinkOptions, type OtlpEncoding, type OtlpDropCounts, type OtlpSeverity,
 } from './sinks/otlp/index.js'
+export { fileSink, type AnyFileSinkOptions } from './ring/file-sink.js'
+export { ringFileSink, RingFileSink, RING_BLOCK_TIMEOUT_MS, type RingFileSinkOptions, type RingWhenFull, type RingStats } from './ring/ring-sink.js'
+export { recoverRing, RingInUseError, type RecoverResult, type RecoverOptions } from './ring/recover.js'
+export { RingFormatError, RingCorruptError, RING_VERSION, DEFAULT_RING_BYTES } from './ring/ring-file.js'
+export { NO_ADDON_ENV, RING_FALLBACK_WARNING_CODE } from './ring/addon.js'

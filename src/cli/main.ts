@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { cleanCommand } from './clean.js'
+import { recoverCommand } from './recover.js'
 import { runCommand as runSupervisedCommand } from './run.js'
 import { collectorCommand } from './collector.js'
 import { prettyCommand } from './pretty.js'
@@ -36,6 +37,7 @@ Commands (blackbox <command> --help for more):
   progress [RUN] [--dir DIR] [--once]         live view of a run's progress: bar, rate, ETA, memory
   postmortem [FILE|latest] [--dir DIR] [--json] [--html REPORT.html]
                                               how a run ended: verdict, errors, last records, hangs, memory
+  recover  [--to FILE] [--force] [--json] RING  move a dead process's ring records into its log file
   collector --socket PATH [--dir DIR] [--detach]
                                               collect many processes' records into per-role files
 
@@ -54,6 +56,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   summary: summaryCommand,
   clean: cleanCommand,
   collector: collectorCommand,
+  recover: recoverCommand,
   run: runSupervisedCommand,
   progress: progressCommand,
   postmortem: postmortemCommand,

@@ -1,0 +1,79 @@
+/**
+ * The drain worker: a thread that maps the same ring file as its sink and moves
+ * published records into the target file, one batch (one write(2)) at a time. It polls
+ * while records come, so the producer never needs a system call to wake it; after
+ * IDLE_POLLS empty polls it sleeps until woken (the producer then notifies once).
+ */
+import * as nodeFs from 'node:fs'
+import { parentPort, workerData } from 'node:worker_threads'
+import { FdWriter, writeFully } from '../sinks/fd-writer.js'
+import { loadRingAddon } from './addon.js'
+import { CTL, WORKER_READY, WORKER_TOKEN, unlockDrain } from './control.js'
+import { mapExistingRing } from './map-ring.js'
+import { SLOT, drainStep, type DrainTarget } from './ring-file.js'
+
+/** How long the worker waits between looks at the ring while records are coming. */
+export const DRAIN_POLL_MS = 1
+/** Empty polls in a row before the worker sleeps until notified. */
+export const IDLE_POLLS = 50
+/** The longest sleep; the worker looks at the ring at least this often. */
+export const DRAIN_SLEEP_MS = 1000
+
+/** What the sink hands its worker. */
+export interface DrainWorkerData {
+  ringPath: string
+  target: string
+  ctl: Int32Array
+}
+
+function run({ ringPath, target, ctl }: DrainWorkerData): void {
+  const load = loadRingAddon()
+  if (load.addon === undefined) throw new Error(`drain worker: ${load.reason}`)
+  const view = mapExistingRing(load.addon, ringPath)
+  const writer = new FdWriter(target)
+  writer.open()
+  const sink: DrainTarget = {
+    size: () => writer.size() ?? 0,
+    write: (data) => writeFully(nodeFs, writer.fd as number, data, target),
+  }
+  parentPort?.postMessage(WORKER_READY)
+  let idle = 0
+  try {
+    while (Atomics.load(ctl, CTL.STOP) === 0) {
+      if (view.load(SLOT.DRAINED) !== view.load(SLOT.WRITE)) {
+        idle = 0
+        const holder = Atomics.compareExchange(ctl, CTL.LOCK, 0, WORKER_TOKEN)
+        if (holder !== 0) {
+          // The sink's thread drains (spill, flush); wait for it to let go.
+          Atomics.wait(ctl, CTL.LOCK, holder, DRAIN_POLL_MS)
+          continue
+        }
+        try {
+          drainStep(view, sink)
+        } finally {
+          unlockDrain(ctl)
+        }
+        Atomics.add(ctl, CTL.DRAIN_SEQ, 1)
+        Atomics.notify(ctl, CTL.DRAIN_SEQ)
+        continue
+      }
+      const wake = Atomics.load(ctl, CTL.WAKE)
+      if (idle < IDLE_POLLS) {
+        idle++
+        Atomics.wait(ctl, CTL.WAKE, wake, DRAIN_POLL_MS)
+        continue
+      }
+      Atomics.store(ctl, CTL.SLEEPING, 1)
+      // Look again after saying so: a record published before SLEEPING was seen is caught here.
+      if (view.load(SLOT.DRAINED) === view.load(SLOT.WRITE) && Atomics.load(ctl, CTL.STOP) === 0) {
+        Atomics.wait(ctl, CTL.WAKE, wake, DRAIN_SLEEP_MS)
+      }
+      Atomics.store(ctl, CTL.SLEEPING, 0)
+      idle = 0
+    }
+  } finally {
+    writer.close()
+  }
+}
+
+run(workerData as DrainWorkerData)
