@@ -41,7 +41,18 @@ export interface PostOptions {
   readonly scrub: (text: string) => string
 }
 
-function describeNetworkError(error: unknown, scrub: (text: string) => string): WebhookRequestError {
+/** What a server answered, the body as bytes (an answer may be binary, e.g. OTLP's protobuf). */
+export interface RawAnswer {
+  readonly status: number
+  readonly headers: http.IncomingHttpHeaders
+  /** The first MAX_ANSWER_BYTES of the body. */
+  readonly bytes: Buffer
+}
+
+/** Builds the error of a request that got no answer; each sink has its own class. */
+export type NoAnswerError<E extends Error> = (message: string, failure: RequestFailure, code?: string) => E
+
+function describeNetworkError<E extends Error>(error: unknown, scrub: (text: string) => string, makeError: NoAnswerError<E>): E {
   const code = (error as NodeJS.ErrnoException | undefined)?.code
   let message: string
   try {
@@ -49,22 +60,22 @@ function describeNetworkError(error: unknown, scrub: (text: string) => string): 
   } catch {
     message = 'unprintable error'
   }
-  return new WebhookRequestError(`request failed: ${scrub(message)}`, 'network', typeof code === 'string' ? code : undefined)
+  return makeError(`request failed: ${scrub(message)}`, 'network', typeof code === 'string' ? code : undefined)
 }
 
 /**
- * POSTs `body` and resolves with the answer; rejects with a WebhookRequestError when there
- * is none. Never holds the process open: the socket is unref'd, because a record still in
- * flight at exit is sent again synchronously (see exit-send.ts).
+ * POSTs `body` (text or bytes) and resolves with the answer; rejects with `makeError`'s
+ * error when there is none. Never holds the process open: the socket is unref'd, because a
+ * record still in flight at exit is sent again synchronously (see exit-send.ts).
  */
-export function post(url: URL, headers: Readonly<Record<string, string>>, body: string, options: PostOptions): Promise<HttpAnswer> {
-  return new Promise<HttpAnswer>((resolve, reject) => {
+export function postRaw<E extends Error>(url: URL, headers: Readonly<Record<string, string>>, body: string | Uint8Array, options: PostOptions, makeError: NoAnswerError<E>): Promise<RawAnswer> {
+  return new Promise<RawAnswer>((resolve, reject) => {
     const { signal, scrub, timeoutMs } = options
     let settled = false
     const transport = url.protocol === 'https:' ? https : http
     const request = transport.request(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8', ...headers, 'content-length': Buffer.byteLength(body) },
+      headers: { ...headers, 'content-length': Buffer.byteLength(body) },
       agent: options.agent ?? false,
     })
     const finish = (): void => {
@@ -72,19 +83,19 @@ export function post(url: URL, headers: Readonly<Record<string, string>>, body: 
       clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
     }
-    const fail = (error: WebhookRequestError): void => {
+    const fail = (error: E): void => {
       if (settled) return
       finish()
       request.destroy()
       reject(error)
     }
-    const onAbort = (): void => fail(new WebhookRequestError('request abandoned', 'aborted'))
-    const timer = setTimeout(() => fail(new WebhookRequestError(`no answer within ${timeoutMs} ms (\`timeout\`)`, 'timeout')), timeoutMs)
+    const onAbort = (): void => fail(makeError('request abandoned', 'aborted'))
+    const timer = setTimeout(() => fail(makeError(`no answer within ${timeoutMs} ms (\`timeout\`)`, 'timeout')), timeoutMs)
     timer.unref()
     if (signal?.aborted) return onAbort()
     signal?.addEventListener('abort', onAbort, { once: true })
     request.on('socket', (socket) => socket.unref())
-    request.on('error', (error) => fail(describeNetworkError(error, scrub)))
+    request.on('error', (error) => fail(describeNetworkError(error, scrub, makeError)))
     request.on('response', (response) => {
       const chunks: Buffer[] = []
       let kept = 0
@@ -93,13 +104,19 @@ export function post(url: URL, headers: Readonly<Record<string, string>>, body: 
         chunks.push(chunk)
         kept += chunk.length
       })
-      response.on('error', (error) => fail(describeNetworkError(error, scrub)))
+      response.on('error', (error) => fail(describeNetworkError(error, scrub, makeError)))
       response.on('end', () => {
         if (settled) return
         finish()
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString('utf8') })
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, bytes: Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES) })
       })
     })
     request.end(body)
   })
+}
+
+/** POSTs a JSON `body` and resolves with the answer as text; rejects with a WebhookRequestError when there is none. */
+export async function post(url: URL, headers: Readonly<Record<string, string>>, body: string, options: PostOptions): Promise<HttpAnswer> {
+  const answer = await postRaw(url, { 'content-type': 'application/json; charset=utf-8', ...headers }, body, options, (message, failure, code) => new WebhookRequestError(message, failure, code))
+  return { status: answer.status, headers: answer.headers, body: answer.bytes.toString('utf8') }
 }
