@@ -28,7 +28,11 @@ export class FailureReport {
   #count = 0
   #lastError: unknown = undefined
 
-  constructor(readonly sinkName: string) {}
+  /** `subject` and `after` word the block for a reporter that is not a sink (the progress files). */
+  constructor(
+    readonly sinkName: string,
+    private readonly wording: { subject?: string; after?: string } = {},
+  ) {}
 
   /** How many failures this sink has had. */
   get count(): number {
@@ -50,9 +54,9 @@ export class FailureReport {
       detail = 'an error that cannot be printed'
     }
     const block =
-      `\n── blackbox: sink "${this.sinkName}" failed during ${during} ──\n` +
+      `\n── blackbox: ${this.wording.subject ?? `sink "${this.sinkName}"`} failed during ${during} ──\n` +
       `${detail.replace(/^/gm, '  ')}\n` +
-      `── the other sinks go on; further failures of this sink are counted, not printed ──\n\n`
+      `── ${this.wording.after ?? 'the other sinks go on; further failures of this sink are counted, not printed'} ──\n\n`
     try {
       writeSync(2, block)
     } catch {

@@ -8,7 +8,7 @@ import { removeStaleTemporaries } from './atomic-file.js'
 import { Checkpoint, DEFAULT_CHECKPOINT_INTERVAL_MS } from './checkpoint.js'
 import { BATCH_COLUMNS, batchCells, HEARTBEAT_COLUMNS, heartbeatCells, itemOf, roundTo, type BatchFields, type HeartbeatFields, type RunCells } from './columns.js'
 import { describeReason, watchEnding, type StopWatching } from './crash-hook.js'
-import { FailureNotice } from './failure-notice.js'
+import { FailureReport } from '../core/sink.js'
 import { DEFAULT_PROGRESS_DIR, jobOf, progressPaths, validateFileNamePart, type ProgressPaths } from './names.js'
 import { DEFAULT_STATUS_INTERVAL_MS, readStatus, StatusWriter, type ProgressStatus, type RunStatus } from './status.js'
 import { TsvLog } from './tsv-log.js'
@@ -101,7 +101,7 @@ export class Progress {
   readonly #now: () => number
   readonly #time: TimeFormatter
   readonly #logger: Logger | undefined
-  readonly #notice: FailureNotice
+  readonly #notice: FailureReport
   readonly #heartbeats: TsvLog
   readonly #batches: TsvLog
   readonly #checkpoint: Checkpoint
@@ -145,7 +145,10 @@ export class Progress {
     this.#time = compileTimeFormat(optionalString(options.timeFormat, 'timeFormat') ?? DEFAULT_TIME_FORMAT)
     this.#now = options.now ?? Date.now
     this.#logger = options.logger
-    this.#notice = new FailureNotice(this.runId)
+    this.#notice = new FailureReport(this.runId, {
+      subject: `the progress files of run "${this.runId}"`,
+      after: 'the job goes on; further failures are counted (progress.failures), not printed',
+    })
     const resume = options.resume ?? true
 
     this.#startedAt = this.#now()
