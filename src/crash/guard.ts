@@ -109,7 +109,7 @@ export function activeGuardLogger(): Logger | undefined {
 const WRAPPED_REASON = /The promise rejected with the reason "(.*)"\.$/s
 
 /** The reason of an unhandled rejection as it was given, where Node wrapped it. */
-function unwrapRejection(error: unknown): unknown {
+export function unwrapRejection(error: unknown): unknown {
   if (!(error instanceof Error) || (error as { code?: unknown }).code !== 'ERR_UNHANDLED_REJECTION') return error
   return WRAPPED_REASON.exec(error.message)?.[1] ?? error
 }

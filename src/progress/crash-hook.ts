@@ -1,11 +1,8 @@
 import type { Logger } from '../core/logger.js'
-import { activeGuardLogger, guardOf, type CrashGuard, type CrashInfo } from '../crash/guard.js'
+import { activeGuardLogger, guardOf, unwrapRejection, type CrashInfo } from '../crash/guard.js'
 
 /** The longest failure reason kept in a status, in characters. */
 export const MAX_REASON_LENGTH = 500
-
-// Node wraps a rejection reason that is not an Error in an error whose message quotes it.
-const WRAPPED_REASON = /The promise rejected with the reason "(.*)"\.$/s
 
 /** A reason as one line of bounded length: `Error: boom`, `'a string'`, `signal SIGTERM`. */
 export function describeReason(reason: unknown): string {
@@ -21,25 +18,13 @@ export function describeReason(reason: unknown): string {
 
 function describeThrown(thrown: unknown, origin: string): string {
   if (origin !== 'unhandledRejection') return `uncaught ${describeReason(thrown)}`
-  const wrapped = thrown instanceof Error && (thrown as { code?: unknown }).code === 'ERR_UNHANDLED_REJECTION' ? WRAPPED_REASON.exec(thrown.message)?.[1] : undefined
-  return `unhandled rejection: ${describeReason(wrapped ?? thrown)}`
+  return `unhandled rejection: ${describeReason(unwrapRejection(thrown))}`
 }
 
 /** How a crash is described in a `failed: <reason>` status. */
 export function describeCrash(info: CrashInfo): string {
   if (info.kind === 'signal') return `signal ${info.signal ?? 'unknown'}`
   return describeThrown(info.error, info.kind === 'unhandledRejection' ? 'unhandledRejection' : 'uncaughtException')
-}
-
-type CrashListener = (info: CrashInfo) => void
-
-/** A guard that can tell more than its `onCrash` option (see docs/progress.md, "Crashes"). */
-interface ListenableGuard {
-  addCrashListener(listener: CrashListener): () => void
-}
-
-function listenable(guard: CrashGuard | undefined): (CrashGuard & ListenableGuard) | undefined {
-  return guard !== undefined && typeof (guard as CrashGuard & Partial<ListenableGuard>).addCrashListener === 'function' ? (guard as CrashGuard & ListenableGuard) : undefined
 }
 
 /** What a progress is told about the end of its process. */
@@ -64,7 +49,7 @@ export type StopWatching = () => void
  * - a signal, through the crash guard of `logger` (or the newest installed guard). A
  *   signal ends a Node process without running any JavaScript unless something listens
  *   for it, and listening here would change what the signal does; the guard listens
- *   already and re-raises it. It tells others once it offers `addCrashListener()`.
+ *   already, re-raises it, and tells its crash listeners first.
  *
  * SIGKILL and the OOM killer run nothing: the status then stays `running` with a pid that
  * is gone, which `blackbox progress` reports.
@@ -78,7 +63,7 @@ export function watchEnding(listener: EndingListener, logger?: Logger): StopWatc
   process.on('uncaughtExceptionMonitor', onUncaught)
   process.on('exit', onExit)
   const guardLogger = logger ?? activeGuardLogger()
-  const guard = listenable(guardLogger === undefined ? undefined : guardOf(guardLogger))
+  const guard = guardLogger === undefined ? undefined : guardOf(guardLogger)
   const stopGuard = guard?.addCrashListener((info) => listener.onFatal(describeCrash(info)))
   let stopped = false
   return () => {
