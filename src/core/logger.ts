@@ -196,7 +196,7 @@ export class Logger {
   }
 
   #method(level: number, levelName: LevelName): LogMethod {
-    const write = (first: unknown, second: unknown, rest: unknown[]): void => {
+    const log = (first?: unknown, second?: unknown, ...rest: unknown[]): void => {
       try {
         this.#write(level, levelName, first, second, rest)
       } catch (error) {
@@ -204,9 +204,7 @@ export class Logger {
         this.#shared.slots[0]?.failures.report(error, 'record building')
       }
     }
-    return function log(first?: unknown, second?: unknown, ...rest: unknown[]): void {
-      write(first, second, rest)
-    }
+    return log
   }
 
   #write(level: number, levelName: LevelName, first: unknown, second: unknown, rest: unknown[]): void {

@@ -106,7 +106,8 @@ export class CollectorClient implements Sink {
   #acked = 0
   #memory: InFlight[] = []
   #memoryBytes = 0
-  #tail: { bytes: Buffer; spoolEnd: number | undefined } | undefined
+  /** The rest of a frame cut by a short write; a LOGS frame's `last` is its last sequence number, `spoolEnd` where its spooled copy ends. */
+  #tail: { bytes: Buffer; spoolEnd: number; last: number } | { bytes: Buffer; spoolEnd: undefined; last: undefined } | undefined
   #spooling = true
   #spoolSent = 0
   /** The highest sequence number handed to a socket: what a collector may have written. */
@@ -264,7 +265,7 @@ export class CollectorClient implements Sink {
       // Not all of it is in the kernel: the spool keeps the record; the rest of the bytes
       // must follow in the stream before any other frame.
       this.#spooling = true
-      if (written > 0) this.#tail = { bytes: frame.subarray(written), spoolEnd: this.#spool.size + frame.length }
+      if (written > 0) this.#tail = { bytes: frame.subarray(written), spoolEnd: this.#spool.size + frame.length, last }
     }
     this.#toSpool(frame, last)
     void this.#pump()
@@ -339,7 +340,7 @@ export class CollectorClient implements Sink {
         this.#tail = undefined
         if (tail.spoolEnd !== undefined) {
           this.#spoolSent = Math.max(this.#spoolSent, tail.spoolEnd)
-          this.#sentUpTo = Math.max(this.#sentUpTo, this.#spoolLastBelow(tail.spoolEnd))
+          this.#sentUpTo = Math.max(this.#sentUpTo, tail.last)
         }
       }
       while (this.#connected && !this.#closing && this.#spoolSent < this.#spool.size) {
@@ -372,13 +373,6 @@ export class CollectorClient implements Sink {
     }
     // Frames spooled while the last write was in flight.
     if (this.#connected && !this.#closing && this.#spooling && this.#spoolSent < this.#spool.size) void this.#pump()
-  }
-
-  /** The last sequence number among the spool's frames that end at or before `end`. */
-  #spoolLastBelow(end: number): number {
-    let last = 0
-    for (const frame of this.#spool.readFrames(0, end)) last = Math.max(last, lastSeqOf(frame))
-    return last
   }
 
   #queue(bytes: Buffer): Promise<boolean> {
@@ -535,7 +529,7 @@ export class CollectorClient implements Sink {
       const written = this.#writeDirect(frame)
       if (written >= 0 && written < frame.length) {
         this.#spooling = true
-        this.#tail = { bytes: frame.subarray(written), spoolEnd: undefined }
+        this.#tail = { bytes: frame.subarray(written), spoolEnd: undefined, last: undefined }
         void this.#pump()
       }
     }
