@@ -1,12 +1,13 @@
 import { format as formatMessage } from 'node:util'
 import { callerOf } from './callsite.js'
 import type { Formatter } from './format/formatter.js'
+import { JsonFormatter } from './format/json.js'
 import { LEVEL_NAMES, LEVEL_VALUES, SILENT_LEVEL, levelNameOf, levelValue, type LevelInput, type LevelName } from './levels.js'
-import { LoggerContext, type CallSite, type LogRecord } from './record.js'
+import { JsonFieldsRecord, LoggerContext, type CallSite, type LogRecord } from './record.js'
 import { compileRedaction, type RedactOption, type Redactor } from './redact.js'
 import { FailureReport, type Sink } from './sink.js'
 import {
-  asText, resolveLimits, serializeError, serializeFields, truncate,
+  asText, resolveLimits, serializeError, serializeFields, serializeFieldsToJson, truncate,
   type Plain, type SerializedError, type SerializeLimits,
 } from './serialize.js'
 
@@ -50,6 +51,8 @@ interface Shared {
   readonly needsCallsite: boolean
   readonly redact: Redactor | undefined
   readonly limits: SerializeLimits
+  /** Every sink formats JSON and nothing is redacted: fields go straight to JSON text, with no copy. */
+  readonly fieldsAsJson: boolean
 }
 
 const OWN_FILE = new URL(import.meta.url).pathname
@@ -212,12 +215,16 @@ export class Logger {
     const limits = shared.limits
     let msg: string
     let fields: { [key: string]: Plain } | undefined
+    let fieldsJson: string | undefined
     let err: SerializedError | undefined
     if (typeof first === 'string') {
       msg = second === undefined && rest.length === 0 ? first : buildMessage(first, [second, ...rest])
     } else if (isError(first)) {
       err = serializeError(first, limits)
       msg = second === undefined ? err.message : buildMessage(second, rest)
+    } else if (first !== null && typeof first === 'object' && shared.fieldsAsJson && !isErrorField(first)) {
+      fieldsJson = serializeFieldsToJson(first, limits)
+      msg = second === undefined ? '' : buildMessage(second, rest)
     } else if (first !== null && typeof first === 'object') {
       fields = serializeFields(first, limits)
       const nested = fields['err']
@@ -230,16 +237,10 @@ export class Logger {
     } else {
       msg = buildMessage(first, second === undefined ? [] : [second, ...rest])
     }
-    const record: LogRecord = {
-      level,
-      levelName,
-      time: Date.now(),
-      msg: truncate(msg, limits),
-      context: this.#context,
-      fields,
-      err,
-      callsite: shared.needsCallsite ? callerOf(OWN_FILE) : undefined,
-    }
+    const callsite = shared.needsCallsite ? callerOf(OWN_FILE) : undefined
+    const record: LogRecord = fieldsJson === undefined
+      ? { level, levelName, time: Date.now(), msg: truncate(msg, limits), context: this.#context, fields, err, callsite }
+      : new JsonFieldsRecord(level, levelName, Date.now(), truncate(msg, limits), this.#context, fieldsJson, err, callsite)
     dispatch(shared.slots, record)
     if (level >= LEVEL_VALUES.fatal) this.flushSync()
   }
@@ -283,12 +284,14 @@ function dispatch(slots: readonly Slot[], record: LogRecord): void {
 export function createShared(options: LoggerOptions, sinks: readonly Sink[]): Shared {
   if (!Array.isArray(sinks)) throw new TypeError(`Expected \`sinks\` to be an array, got \`${String(sinks)}\` (${typeof sinks})`)
   const slots = slotsOf(sinks)
+  const redact = compileRedaction(options.redact)
   return {
     slots,
     lowestSinkLevel: slots.length === 0 ? SILENT_LEVEL : Math.min(...slots.map((slot) => slot.level)),
     needsCallsite: slots.some((slot) => slot.formatter.needsCallsite),
-    redact: compileRedaction(options.redact),
+    redact,
     limits: resolveLimits(options.limits),
+    fieldsAsJson: redact === undefined && slots.length > 0 && slots.every((slot) => slot.formatter instanceof JsonFormatter),
   }
 }
 

@@ -40,6 +40,35 @@ export interface LogRecord {
   readonly context: LoggerContext
   /** This call's own fields, serialized and redacted; undefined when there are none. */
   readonly fields: { readonly [key: string]: Plain } | undefined
+  /**
+   * The same fields as JSON members (`,"a":1,"b":"x"`), when the logger wrote them straight
+   * to JSON (every sink formats JSON and nothing is redacted); `fields` is then read back
+   * from this text on first use. Copy a record with `fields: record.fields` spelled out.
+   */
+  readonly fieldsJson?: string
   readonly err: SerializedError | undefined
   readonly callsite: CallSite | undefined
+}
+
+/**
+ * A record whose fields the logger rendered straight to JSON text at the call. `fields`
+ * is parsed from that text when a sink asks for it, so it holds the values of the
+ * moment of the call, as an eagerly serialized record does.
+ */
+export class JsonFieldsRecord implements LogRecord {
+  #fields: { readonly [key: string]: Plain } | undefined
+  constructor(
+    readonly level: number,
+    readonly levelName: LevelName,
+    readonly time: number,
+    readonly msg: string,
+    readonly context: LoggerContext,
+    readonly fieldsJson: string,
+    readonly err: SerializedError | undefined,
+    readonly callsite: CallSite | undefined,
+  ) {}
+
+  get fields(): { readonly [key: string]: Plain } {
+    return (this.#fields ??= this.fieldsJson === '' ? {} : (JSON.parse(`{${this.fieldsJson.slice(1)}}`) as { [key: string]: Plain }))
+  }
 }

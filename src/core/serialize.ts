@@ -92,6 +92,79 @@ export function serializeFields(fields: object, limits: SerializeLimits = DEFAUL
   return walker.properties(fields, 0)
 }
 
+/** Characters a JSON string cannot hold raw: controls, the quote, the backslash, and surrogates (a lone one is escaped). */
+const JSON_ESCAPED = /[\u0000-\u001f"\\\ud800-\udfff]/
+
+/** `JSON.stringify(text)`, with a quick way out for the common string that needs no escaping. */
+export function jsonString(text: string): string {
+  return JSON_ESCAPED.test(text) ? JSON.stringify(text) : `"${text}"`
+}
+
+/** Bounded cache of `,"key":` for the keys records use again and again. */
+const KEY_TEXT = new Map<string, string>()
+const KEY_TEXT_ENTRIES = 1024
+
+function keyText(name: string): string {
+  let text = KEY_TEXT.get(name)
+  if (text === undefined) {
+    text = `,${jsonString(name)}:`
+    if (KEY_TEXT.size < KEY_TEXT_ENTRIES && name.length <= 64) KEY_TEXT.set(name, text)
+  }
+  return text
+}
+
+/**
+ * The own properties of an object as JSON members, `,"a":1,"b":"x"` (empty for none):
+ * exactly what `serializeFields` then `JSON.stringify` give, without building the copy.
+ * Strings, numbers and booleans are written directly; anything else goes through the
+ * same walk as `serializeFields`. Never calls user code twice for one property.
+ */
+export function serializeFieldsToJson(fields: object, limits: SerializeLimits = DEFAULT_LIMITS): string {
+  const keys = Object.keys(fields)
+  // Past the bounds, names can collide (two keys cut to one, or a key named like the
+  // "…" marker) and the copy keeps the last value in the first place: take the copy.
+  if (keys.length > limits.maxProperties || keys.some((key) => key.length > limits.maxStringLength)) {
+    return jsonMembers(JSON.stringify(serializeFields(fields, limits)))
+  }
+  let walker: Walker | undefined
+  let out = ''
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string
+    const name = keyText(key)
+    let item: unknown
+    try {
+      item = (fields as Record<string, unknown>)[key]
+    } catch (error) {
+      out += name + JSON.stringify(describeThrown('Getter', error))
+      continue
+    }
+    switch (typeof item) {
+      case 'string':
+        out += name + (item.length <= limits.maxStringLength ? jsonString(item) : JSON.stringify(truncate(item, limits)))
+        continue
+      case 'number':
+        out += name + (Number.isFinite(item) ? `${item}` : `"${item}"`)
+        continue
+      case 'boolean':
+        out += name + (item ? 'true' : 'false')
+        continue
+      case 'undefined':
+        continue
+    }
+    if (walker === undefined) {
+      walker = new Walker(limits)
+      walker.ancestors.add(fields)
+    }
+    out += name + JSON.stringify(walker.walk(item, 0) ?? null)
+  }
+  return out
+}
+
+/** `{"a":1}` → `,"a":1`: an object's members, to splice into a line. */
+export function jsonMembers(json: string): string {
+  return json.length > 2 ? `,${json.slice(1, -1)}` : ''
+}
+
 class Walker {
   readonly ancestors = new Set<object>()
   constructor(private readonly limits: SerializeLimits) {}

@@ -16,6 +16,8 @@ export const CTL = {
   STOP: 3,
   /** Bumped (and notified) after every drain step, for `whenFull: 'block'`. */
   DRAIN_SEQ: 4,
+  /** Bumped by the sink's thread when it reopened the file (logrotate): the worker reopens its own before the next batch. */
+  REOPEN: 5,
 } as const
 
 export const CTL_SLOTS = 8

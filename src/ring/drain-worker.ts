@@ -30,8 +30,11 @@ function run({ ringPath, target, ctl }: DrainWorkerData): void {
   const load = loadRingAddon()
   if (load.addon === undefined) throw new Error(`drain worker: ${load.reason}`)
   const view = mapExistingRing(load.addon, ringPath)
-  const writer = new FdWriter(target)
+  // The sink's thread opened the file first and mended a line a kill had cut; from here on
+  // a short last line is a write of that thread's (a spill) under way.
+  const writer = new FdWriter(target, { endTornLine: false })
   writer.open()
+  let opened = Atomics.load(ctl, CTL.REOPEN)
   const sink: DrainTarget = {
     size: () => writer.size() ?? 0,
     write: (data) => writeFully(nodeFs, writer.fd as number, data, target),
@@ -49,6 +52,12 @@ function run({ ringPath, target, ctl }: DrainWorkerData): void {
           continue
         }
         try {
+          const reopen = Atomics.load(ctl, CTL.REOPEN)
+          if (reopen !== opened) {
+            writer.close()
+            writer.open()
+            opened = reopen
+          }
           drainStep(view, sink)
         } finally {
           unlockDrain(ctl)

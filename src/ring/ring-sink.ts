@@ -158,9 +158,11 @@ export class RingFileSink extends FileSink {
   #startWorker(target: string): void {
     const data: DrainWorkerData = { ringPath: this.ringPath, target, ctl: this.#ctl }
     const worker = new Worker(WORKER_URL, { workerData: data })
-    worker.unref()
-    worker.on('message', (message: unknown) => {
+    // Referenced until it runs, so `await sink.ready` in a script with nothing else to do
+    // gets its answer; then unreferenced, so the worker never keeps the process alive.
+    worker.once('message', (message: unknown) => {
       if (message === WORKER_READY) this.#settleReady(true)
+      worker.unref()
     })
     worker.on('error', (error) => {
       // The ring keeps its records; the sink's thread drains them on spill, flush and exit.
@@ -260,6 +262,42 @@ export class RingFileSink extends FileSink {
 
   override async flush(): Promise<void> {
     this.flushSync()
+  }
+
+  /**
+   * The process is ending (`exit`) without close(): drains the ring, writes directly from
+   * here on (an exit listener may still log), stops the worker and removes the empty ring,
+   * so a program that never closes its logger leaves no ring behind.
+   */
+  exitSync(): void {
+    if (!this.#open) return super.flushSync()
+    this.flushSync()
+    this.#open = false
+    Atomics.store(this.#ctl, CTL.STOP, 1)
+    wakeWorker(this.#ctl)
+    if (this.#view.load(SLOT.DRAINED) === this.#view.load(SLOT.WRITE) && this.#view.load(SLOT.DROPPED) === 0) rmSync(this.ringPath, { force: true })
+  }
+
+  /**
+   * Drains the ring into the old file, then reopens the path (after logrotate renamed the
+   * file), all under the drain lock; the worker reopens its own descriptor before its next batch.
+   */
+  override reopen(): void {
+    if (!this.#open) return super.reopen()
+    if (!lockDrain(this.#ctl, MAIN_THREAD_TOKEN, DRAIN_LOCK_TIMEOUT_MS)) {
+      this.failures.report(new Error(`The drain worker held the ring for more than ${DRAIN_LOCK_TIMEOUT_MS} ms (DRAIN_LOCK_TIMEOUT_MS); ${this.path} was not reopened`), 'reopen')
+      return
+    }
+    try {
+      drainAll(this.#view, this.#drainTarget)
+      this.writer.close()
+      this.writer.open()
+      Atomics.add(this.#ctl, CTL.REOPEN, 1)
+    } catch (error) {
+      this.failures.report(error, 'reopen')
+    } finally {
+      unlockDrain(this.#ctl)
+    }
   }
 
   override async close(): Promise<void> {

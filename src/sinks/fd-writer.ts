@@ -33,6 +33,13 @@ export interface FdWriterOptions {
   append?: boolean
   /** File mode for a new file; default 0o644 less the umask. */
   mode?: number
+  /**
+   * On open, end a last line cut by a kill with a newline (default true). A second writer
+   * of a file that another thread of the same owner writes at that moment passes false:
+   * a write(2) under way looks like a cut line from outside, and the newline would make a
+   * blank line after it.
+   */
+  endTornLine?: boolean
   fs?: WriterFs
 }
 
@@ -83,7 +90,7 @@ export class FdWriter {
   constructor(path: string, options: FdWriterOptions = {}) {
     this.path = path
     this.#fs = options.fs ?? nodeFs
-    this.#options = { mkdir: options.mkdir ?? true, append: options.append ?? true, mode: options.mode ?? 0o644 }
+    this.#options = { mkdir: options.mkdir ?? true, append: options.append ?? true, mode: options.mode ?? 0o644, endTornLine: options.endTornLine ?? true }
   }
 
   get fd(): number | undefined {
@@ -102,7 +109,7 @@ export class FdWriter {
     const fd = fs.openSync(this.path, this.#options.append ? 'a+' : 'w+', this.#options.mode)
     try {
       const stat = fs.fstatSync(fd)
-      if (stat.isFile() && stat.size > 0) {
+      if (this.#options.endTornLine && stat.isFile() && stat.size > 0) {
         const last = Buffer.alloc(1)
         fs.readSync(fd, last, 0, 1, stat.size - 1)
         // The record in flight when a process was killed may be cut; it was never owed,

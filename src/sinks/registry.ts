@@ -10,12 +10,24 @@
 export interface Flushable {
   readonly name: string
   flushSync(): void
+  /**
+   * Called instead of flushSync on `exit`: write everything, and let go of what only a
+   * live process needs (a ring sink writes directly from here on and removes its ring).
+   */
+  exitSync?(): void
 }
 
 const live = new Set<Flushable>()
 
 function onExit(): void {
-  flushAllSinksSync()
+  for (const sink of live) {
+    try {
+      if (sink.exitSync) sink.exitSync()
+      else sink.flushSync()
+    } catch {
+      // The sink has reported its own failure; the others still get their turn.
+    }
+  }
 }
 
 export function registerSink(sink: Flushable): void {

@@ -153,6 +153,32 @@ test('redaction replaces values in every sink, never mutating the caller’s obj
   }
 })
 
+test('when every sink writes JSON, fields go straight to text, and the record still gives them as of the call', () => {
+  const { log, memory, parsed } = jsonLogger()
+  const fields = { n: 1, s: 'quote " and \u2028', nested: { list: [1, 'two'] }, gone: undefined }
+  log.info(fields, 'direct')
+  fields.n = 2
+  fields.nested.list.push('three')
+  const record = memory.records[0]
+  assert.equal(typeof record?.fieldsJson, 'string', 'the direct path ran')
+  assert.deepEqual(record?.fields, { n: 1, s: 'quote " and \u2028', nested: { list: [1, 'two'] } })
+  assert.deepEqual(parsed()[0], { ...parsed()[0], n: 1, s: 'quote " and \u2028', nested: { list: [1, 'two'] }, msg: 'direct' })
+  assert.ok(memory.lines[0]?.includes('\\u2028'), 'U+2028 is escaped in the line')
+  log.info({ user: 'a', err: new Error('boom') }, 'with an error')
+  assert.equal(memory.records[1]?.fieldsJson, undefined, 'an err field takes the copying path')
+  assert.deepEqual(memory.records[1]?.fields, { user: 'a' })
+  assert.equal((parsed()[1]?.['err'] as { message: string }).message, 'boom')
+})
+
+test('with a text sink beside the JSON one, fields are copied once and both lines have them', () => {
+  const json = memorySink({ format: 'json' })
+  const text = memorySink({ format: 'text' })
+  createLogger({ sinks: [json.sink, text.sink] }).info({ user: 'alice' }, 'both')
+  assert.equal(json.records[0]?.fieldsJson, undefined)
+  assert.equal((JSON.parse(json.lines[0] as string) as { user: string }).user, 'alice')
+  assert.match(text.lines[0] as string, /both user=alice/)
+})
+
 test('redaction takes a censor, and refuses a path it cannot parse', () => {
   const { memory } = (() => {
     const memory = memorySink({ format: 'json' })

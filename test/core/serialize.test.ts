@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import {
-  DEFAULT_LIMITS, resolveLimits, serialize, serializeError, serializeFields, truncate, type Plain, type SerializeLimits,
+  DEFAULT_LIMITS, resolveLimits, serialize, serializeError, jsonMembers, serializeFields, serializeFieldsToJson, truncate, type Plain, type SerializeLimits,
 } from '../../src/core/serialize.ts'
 import { createLogger, type Logger } from '../../src/index.ts'
 import { memorySink, type MemorySink } from '../helpers/memory-sink.ts'
@@ -560,5 +560,50 @@ describe('properties', () => {
       }),
       { numRuns: 300 },
     )
+  })
+})
+
+describe('serializeFieldsToJson: the fields of a record straight to JSON text', () => {
+  /** What the JSON formatter wrote before the direct path: the copy, then JSON.stringify, as members. */
+  function viaCopy(fields: object, bounds: SerializeLimits): string {
+    return jsonMembers(JSON.stringify(serializeFields(fields, bounds)))
+  }
+
+  const awkwardString = fc.oneof(
+    fc.string({ unit: 'binary' }),
+    fc.constantFrom('', 'plain', 'quote " and \\ backslash', 'line\nbreak\ttab\u0000nul', '\u2028\u2029', '\u007f\u0085\u009b', '\ud800 lone', 'pair \ud83d\ude00', '__proto__', '…'),
+  )
+  const value = fc.oneof(
+    fc.anything({ maxDepth: 3, maxKeys: 4, withBigInt: true, withBoxedValues: true, withDate: true, withMap: true, withNullPrototype: true, withSet: true, withTypedArray: true, withUnicodeString: true }),
+    awkwardString,
+    fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 1e21, 5e-324, undefined, null, true, false, Symbol('s"ym'), () => 1, 10n ** 30n, new Error('inner'), Buffer.from('abc')),
+  )
+  const fields = fc.tuple(fc.dictionary(awkwardString, value, { maxKeys: 8 }), fc.constantFrom('plain', 'getter', 'cycle', 'proto')).map(([base, twist]) => {
+    const out: Record<string, unknown> = { ...base }
+    if (twist === 'getter') Object.defineProperty(out, 'broken', { enumerable: true, get: () => { throw new Error('getter "failed"') } })
+    if (twist === 'cycle') out['self'] = { back: out }
+    if (twist === 'proto') Object.defineProperty(out, '__proto__', { value: { polluted: true }, enumerable: true })
+    return out
+  })
+
+  test('gives exactly the text of serializeFields then JSON.stringify, for anything', () => {
+    fc.assert(fc.property(fields, (input) => assert.equal(serializeFieldsToJson(input), viaCopy(input, DEFAULT_LIMITS))), { numRuns: 1000 })
+  })
+
+  test('the same under tight limits: truncated strings and keys, a marker for the properties left out', () => {
+    const tight = limits({ maxDepth: 2, maxArrayLength: 2, maxProperties: 3, maxStringLength: 5, maxBinaryPreview: 1 })
+    fc.assert(fc.property(fields, (input) => assert.equal(serializeFieldsToJson(input, tight), viaCopy(input, tight))), { numRuns: 1000 })
+  })
+
+  test('reads every property once: a counting getter is called one time', () => {
+    let reads = 0
+    const input = { get counted(): number { return ++reads } }
+    assert.equal(serializeFieldsToJson(input), ',"counted":1')
+    assert.equal(reads, 1)
+  })
+
+  test('no own properties give no text', () => {
+    assert.equal(serializeFieldsToJson({}), '')
+    assert.equal(serializeFieldsToJson({ gone: undefined }), '')
   })
 })

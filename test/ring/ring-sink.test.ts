@@ -1,7 +1,7 @@
 // The ring sink in one process: each whenFull policy on a ring that is full, the drain
 // worker, a ring file of another format version, and the fallback without the addon.
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { createLogger } from '../../src/index.ts'
@@ -11,7 +11,7 @@ import { RING_HEADER_BYTES, RING_MAGIC, RingFormatError, SLOT } from '../../src/
 import { recoverRing } from '../../src/ring/recover.ts'
 import { RingFileSink, ringFileSink, type RingWhenFull } from '../../src/ring/ring-sink.ts'
 import { parseJsonLines, readLines } from '../helpers/lines.ts'
-import { fixturePath, runNode } from '../helpers/process.ts'
+import { fixturePath, runNode, waitUntil } from '../helpers/process.ts'
 import { tempDir } from '../helpers/tmp.ts'
 
 const addon = loadRingAddon()
@@ -107,6 +107,34 @@ test('the drain worker moves records to the file without flush', { skip: NO_ADDO
   assertNumbered(await records(path), [...Array(100).keys()])
   await log.close()
 })
+
+test('reopen() after an external rename: earlier records stay in the renamed file, later ones go to the new one', { skip: NO_ADDON }, async (t) => {
+  const dir = await tempDir(t)
+  const path = join(dir, 'rotated.log')
+  const sink = ringFileSink({ path, format: 'json' })
+  assert.ok(sink instanceof RingFileSink && sink.draining)
+  assert.equal(await sink.ready, true, 'the drain worker runs')
+  const log = createLogger({ sinks: [sink] })
+  for (let i = 0; i < RECORDS; i++) log.info({ i }, 'rec')
+  renameSync(path, join(dir, 'rotated.log.1'))
+  sink.reopen()
+  for (let i = RECORDS; i < 2 * RECORDS; i++) log.info({ i }, 'rec')
+  // The worker, not close(), must move these: it writes to the new file too.
+  await waitUntil(async () => existsSync(path) && (await readLines(path)).complete.length === RECORDS, { timeoutMs: 5000, what: 'the worker to drain into the reopened file' })
+  await log.close()
+  assertNumbered(await records(join(dir, 'rotated.log.1')), [...Array(RECORDS).keys()])
+  assertNumbered(await records(path), [...Array(RECORDS).keys()].map((i) => i + RECORDS))
+})
+
+for (const awaitReady of [false, true]) {
+  test(`a program that never closes its ring sink ends by itself, every record written${awaitReady ? ' (after await sink.ready)' : ''}`, { skip: NO_ADDON }, async (t) => {
+    const path = join(await tempDir(t), 'never-closed.log')
+    const end = await runNode(fixturePath('ring-never-closed.mjs'), [path, '500', ...(awaitReady ? ['await-ready'] : [])], { timeoutMs: 15_000 })
+    assert.equal(end.code, 0, `the program ended with ${String(end.code)}/${String(end.signal)}:\n${end.stderr}`)
+    assertNumbered(await records(path), [...Array(500).keys()])
+    assert.equal(existsSync(`${path}.ring`), false, 'the exit drain left nothing in the ring')
+  })
+}
 
 function ringWithVersion(path: string, version: number): Buffer {
   const bytes = Buffer.alloc(RING_HEADER_BYTES + SMALL_RING_BYTES)

@@ -102,6 +102,15 @@ test('opening a file whose last byte is not a newline writes one first', () => {
   assert.equal(readFileSync(path, 'utf8'), 'complete\n{"level":30,"cut\nnext\n')
 })
 
+test('endTornLine: false leaves a short last line alone (it may be another thread\'s write under way)', () => {
+  const path = join(dir, 'second-writer.log')
+  writeFileSync(path, 'complete\n{"level":30,"being wri')
+  const writer = new FdWriter(path, { endTornLine: false })
+  writer.open()
+  writer.close()
+  assert.equal(readFileSync(path, 'utf8'), 'complete\n{"level":30,"being wri')
+})
+
 test('opening an empty or newline-terminated file adds nothing', () => {
   for (const content of ['', 'line\n']) {
     const path = join(dir, `clean-${content.length}.log`)

@@ -1,16 +1,21 @@
 import { hostname } from 'node:os'
 import type { LoggerContext, LogRecord } from '../record.js'
+import { jsonMembers, jsonString } from '../serialize.js'
 import { escapeJsonUnsafe } from './escape.js'
 import type { Formatter } from './formatter.js'
 
-/** `{"a":1}` → `,"a":1`, to splice an object's members into a line. */
-function members(json: string): string {
-  return json.length > 2 ? `,${json.slice(1, -1)}` : ''
-}
-
 function renderContext(context: LoggerContext): string {
   const name = context.name === undefined ? '' : `,"name":${JSON.stringify(context.name)}`
-  return escapeJsonUnsafe(name + members(JSON.stringify(context.bindings)))
+  return name + jsonMembers(JSON.stringify(context.bindings))
+}
+
+/**
+ * JSON.stringify leaves DEL, the C1 controls and U+2028/U+2029 raw. A line whose UTF-8 is as
+ * long as the string is ASCII, so only DEL can be there: the common line is checked with two
+ * quick native calls and escaped with the regular expression only when needed.
+ */
+function escapeLine(line: string): string {
+  return Buffer.byteLength(line) === line.length && !line.includes('\u007f') ? line : escapeJsonUnsafe(line)
 }
 
 /**
@@ -24,8 +29,8 @@ export class JsonFormatter implements Formatter {
 
   format(record: LogRecord): string {
     const context = record.context.render(this.key, renderContext)
-    let body = record.fields === undefined ? '' : escapeJsonUnsafe(members(JSON.stringify(record.fields)))
-    if (record.err !== undefined) body += `,"err":${escapeJsonUnsafe(JSON.stringify(record.err))}`
-    return `{"level":${record.level},"time":${record.time}${this.#fixed}${context}${body},"msg":${escapeJsonUnsafe(JSON.stringify(record.msg))}}\n`
+    let body = record.fieldsJson ?? (record.fields === undefined ? '' : jsonMembers(JSON.stringify(record.fields)))
+    if (record.err !== undefined) body += `,"err":${JSON.stringify(record.err)}`
+    return escapeLine(`{"level":${record.level},"time":${record.time}${this.#fixed}${context}${body},"msg":${jsonString(record.msg)}}\n`)
   }
 }

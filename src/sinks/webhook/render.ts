@@ -58,7 +58,7 @@ export function errorText(err: SerializedError): string {
  * The line is formatted again without the error, which the code block shows instead.
  */
 export function recordSegments(record: LogRecord, line: string, formatter: Formatter): Segment[] {
-  const head = record.err === undefined ? line : formatter.format({ ...record, err: undefined })
+  const head = record.err === undefined ? line : formatter.format({ ...record, fields: record.fields, err: undefined })
   const segments: Segment[] = [{ kind: 'text', raw: sanitize(head.replace(/\r?\n$/, '')) }]
   if (record.err !== undefined) segments.push({ kind: 'code', raw: sanitize(errorText(record.err)) })
   return segments
