@@ -45,6 +45,7 @@ async function openPinoTransport(path) {
 export const COLLECTOR_CONTENDERS = new Map([
   ['collector-sync', { label: 'blackbox → collector, sync client', collector: true, open: (socket) => openCollectorClient(socket, 'sync') }],
   ['collector-batched', { label: 'blackbox → collector, batched client', collector: true, open: (socket) => openCollectorClient(socket, 'batched') }],
+  ['collector-ring', { label: 'blackbox → collector, ring client', collector: true, open: (socket) => openCollectorClient(socket, 'ring') }],
   ['pino-transport', { label: 'pino, pino/file transport (worker thread)', collector: false, open: openPinoTransport }],
 ])
 

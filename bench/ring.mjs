@@ -14,7 +14,10 @@ import { openPino } from './contenders.mjs'
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 200_000)
 const RUNS = 3
-const KILLS = Number(process.env.BENCH_KILLS ?? 10)
+const KILLS = Number(process.env.BENCH_KILLS ?? 50)
+/** A yielding loop gives the event loop (and the drain) a turn every this many records. */
+const YIELD_EVERY_RECORDS = 50
+const LOOPS = ['tight', 'yield']
 const REPORT_EVERY_RECORDS = 100
 const MESSAGE = 'request handled'
 const SELF = fileURLToPath(import.meta.url)
@@ -59,7 +62,7 @@ async function childThroughput(id, path) {
   process.stdout.write(JSON.stringify({ callMs: called - start, totalMs: end - start, lines: countLines(path) }))
 }
 
-async function childKill(path, sidePath) {
+async function childKill(path, sidePath, loop) {
   const { log } = await CONTENDERS.get('ring').open(path)
   const side = openSync(sidePath, 'w')
   writeSync(side, 'ready\n')
@@ -67,6 +70,7 @@ async function childKill(path, sidePath) {
     log(i)
     i++
     if (i % REPORT_EVERY_RECORDS === 0) writeSync(side, `${i}\n`)
+    if (loop === 'yield' && i % YIELD_EVERY_RECORDS === 0) await new Promise((resolve) => setImmediate(resolve))
   }
 }
 
@@ -118,14 +122,14 @@ async function throughputTable(dir) {
   return lines.join('\n')
 }
 
-async function killTable(dir) {
+async function killRows(dir, loop) {
   const { recoverRing } = await import('../dist/ring/recover.js')
   const rows = []
   for (let k = 0; k < KILLS; k++) {
-    const path = join(dir, `kill-${k}.log`)
-    const side = join(dir, `kill-${k}.side`)
+    const path = join(dir, `kill-${loop}-${k}.log`)
+    const side = join(dir, `kill-${loop}-${k}.side`)
     const delay = 300 + Math.floor(Math.random() * 500)
-    const { child, done } = start(['child-kill', path, side])
+    const { child, done } = start(['child-kill', path, side, loop])
     const started = Date.now()
     while (!(existsSync(side) && readFileSync(side, 'utf8').startsWith('ready'))) {
       if (Date.now() - started > 15_000) throw new Error('the kill child did not start')
@@ -160,21 +164,29 @@ async function killTable(dir) {
     const indices = parts.map((line) => { try { return JSON.parse(line).i } catch { return -1 } })
     for (let i = 0; i < indices.length; i++) if (indices[i] !== i) { order = false; break }
     rows.push({ returned, recovered: recovered.records, lost, torn, twice, order })
-    process.stderr.write(`kill ${k + 1}/${KILLS}: ${returned} returned, ${recovered.records} recovered from the ring, lost ${lost}, torn ${torn}, twice ${twice}\n`)
+    process.stderr.write(`kill ${loop} ${k + 1}/${KILLS}: ${returned} returned, ${recovered.records} recovered from the ring, lost ${lost}, torn ${torn}, twice ${twice}\n`)
   }
-  const sum = (key) => rows.reduce((total, row) => total + row[key], 0)
-  return [
-    `## SIGKILL torture: ${KILLS} runs of a tight loop killed 300–800 ms in, recovered as the next run does`,
+  return rows
+}
+
+async function killTable(dir) {
+  const lines = [
+    `## SIGKILL torture: ${KILLS} runs of each loop killed 300–800 ms in, recovered as the next run does`,
     '',
-    '| runs | calls returned (median) | recovered from the ring (median) | lost | torn | written twice | in order |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | :--- |',
-    `| ${KILLS} | ${fmt(median(rows.map((r) => r.returned)))} | ${fmt(median(rows.map((r) => r.recovered)))} | ${sum('lost')} | ${sum('torn')} | ${sum('twice')} | ${rows.every((r) => r.order) ? '✓' : '✗'} |`,
-  ].join('\n')
+    '| loop | runs | calls returned (median) | recovered from the ring (median) | lost | torn | written twice | in order |',
+    '| :--- | ---: | ---: | ---: | ---: | ---: | ---: | :--- |',
+  ]
+  for (const loop of LOOPS) {
+    const rows = await killRows(dir, loop)
+    const sum = (key) => rows.reduce((total, row) => total + row[key], 0)
+    lines.push(`| ${loop === 'tight' ? 'tight (never yields)' : `yielding every ${YIELD_EVERY_RECORDS} records`} | ${KILLS} | ${fmt(median(rows.map((r) => r.returned)))} | ${fmt(median(rows.map((r) => r.recovered)))} | ${sum('lost')} | ${sum('torn')} | ${sum('twice')} | ${rows.every((r) => r.order) ? '✓' : '✗'} |`)
+  }
+  return lines.join('\n')
 }
 
 const [mode, ...rest] = process.argv.slice(2)
 if (mode === 'child-throughput') await childThroughput(rest[0], rest[1])
-else if (mode === 'child-kill') await childKill(rest[0], rest[1])
+else if (mode === 'child-kill') await childKill(rest[0], rest[1], rest[2])
 else {
   const dir = mkdtempSync(join(tmpdir(), 'blackbox-bench-ring-'))
   try {

@@ -1,13 +1,14 @@
 import * as nodeFs from 'node:fs'
-import { closeSync, fstatSync, openSync, readSync, statSync, truncateSync, writeSync } from 'node:fs'
+import { closeSync, openSync, statSync, truncateSync } from 'node:fs'
 import { LEVEL_VALUES } from '../core/levels.js'
 import { LoggerContext } from '../core/record.js'
 import { resolveFormat } from '../core/format/index.js'
 import { FdWriter, writeFully } from '../sinks/fd-writer.js'
 import {
-  FORMAT_JSON, PENDING_CLEAR, PENDING_SET, RING_HEADER_BYTES, RingCorruptError, RingFormatError, RingView, SLOT,
-  checkHeader, drainAll, readBatch, type DrainTarget,
+  FORMAT_JSON, PENDING_CLEAR, PENDING_SET, RingCorruptError, RingFormatError, SLOT, drainAll, readBatch,
+  type DrainTarget, type RingView,
 } from './ring-file.js'
+import { readFully, readRingCopy } from './map-ring.js'
 
 /** The ring belongs to a process that is still running; recovering it would race that process. */
 export class RingInUseError extends Error {
@@ -62,16 +63,6 @@ export function droppedNotice(count: number, json: boolean, where: string): stri
   })
 }
 
-function readAt(fd: number, into: Buffer, position: number): number {
-  let done = 0
-  while (done < into.length) {
-    const read = readSync(fd, into, done, into.length - done, position + done)
-    if (read === 0) break
-    done += read
-  }
-  return done
-}
-
 /** How far past the noted size recovery looks for a batch: other writers may have appended meanwhile. */
 const PENDING_SEARCH_SLACK_BYTES = 1024 * 1024
 
@@ -86,6 +77,12 @@ const PENDING_SEARCH_SLACK_BYTES = 1024 * 1024
  */
 export function resolvePending(view: RingView, target: string): PendingOutcome {
   if (view.load(SLOT.PENDING) !== PENDING_SET) return 'none'
+  if (view.metaBytes !== 0) {
+    // A collector client's ring: its drainer (a collector) wrote elsewhere; the records go to
+    // the file asked for, as they are still in the ring.
+    view.store(SLOT.PENDING, PENDING_CLEAR)
+    return 'not-written'
+  }
   const end = view.load(SLOT.PENDING_END)
   const drained = view.load(SLOT.DRAINED)
   if (end === drained) {
@@ -108,7 +105,7 @@ export function resolvePending(view: RingView, target: string): PendingOutcome {
     const tail = Buffer.alloc(Math.min(size - before, batch.data.length + PENDING_SEARCH_SLACK_BYTES))
     const fd = openSync(target, 'r')
     try {
-      readAt(fd, tail, before)
+      readFully(fd, tail, before)
     } finally {
       closeSync(fd)
     }
@@ -132,24 +129,16 @@ export function resolvePending(view: RingView, target: string): PendingOutcome {
  * RingInUseError while the owner runs.
  */
 export function recoverRing(ringPath: string, options: RecoverOptions = {}): RecoverResult {
-  const fd = openSync(ringPath, 'r+')
+  // Recovery works on a copy; each header slot it stores goes back to the file at once.
+  const copy = readRingCopy(ringPath)
   try {
-    const size = fstatSync(fd).size
-    const head = Buffer.alloc(Math.min(size, RING_HEADER_BYTES))
-    readAt(fd, head, 0)
+    const view = copy.view
     const empty: RecoverResult = { ring: ringPath, target: options.target ?? '', records: 0, bytes: 0, dropped: 0, pending: 'none' }
-    if (checkHeader(head, size, ringPath).blank) return empty
-    const owner = head.readUInt32LE(SLOT.OWNER_PID * 4)
+    if (view === undefined) return empty
+    const owner = view.load(SLOT.OWNER_PID)
     if (!options.force && processAlive(owner)) {
       throw new RingInUseError(`${ringPath} belongs to process ${owner}, which is still running; recover it after that process has ended (or with --force if that pid now belongs to another program)`)
     }
-    const whole = new ArrayBuffer(size)
-    const bytes = Buffer.from(whole)
-    readAt(fd, bytes, 0)
-    // Recovery works on a copy; each header slot it stores goes back to the file at once.
-    const view = new RingView(whole, (slot) => {
-      writeSync(fd, bytes, slot * 4, 4, slot * 4)
-    })
     const target = options.target ?? view.target
     empty.target = target
     const nothing = view.load(SLOT.DRAINED) === view.load(SLOT.WRITE) && view.load(SLOT.PENDING) !== PENDING_SET && view.load(SLOT.DROPPED) === 0
@@ -178,6 +167,6 @@ export function recoverRing(ringPath: string, options: RecoverOptions = {}): Rec
       writer.close()
     }
   } finally {
-    closeSync(fd)
+    copy.close()
   }
 }

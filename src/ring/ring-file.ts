@@ -39,6 +39,11 @@ export const SLOT = {
   /** FORMAT_JSON when the records are JSON lines, for the drop notice recovery writes. */
   FORMAT: 6,
   TARGET_BYTES: 7,
+  /**
+   * Bytes of metadata in front of each record's text: 0 (a file sink's ring: the text only)
+   * or RECORD_META_BYTES (a collector client's ring: level and time, for the collector).
+   */
+  META_BYTES: 8,
   /** Published bytes (byte 128): advanced with Atomics.store after the record's bytes are in place. */
   WRITE: 32,
   /** Bytes whose records the target file holds (byte 192): advanced only after write(2) has returned. */
@@ -57,6 +62,8 @@ export const PENDING_CLEAR = 0
 export const PENDING_SET = 1
 export const FORMAT_TEXT = 0
 export const FORMAT_JSON = 1
+/** A collector client's record metadata: the level (u8), then the time in epoch ms (float64, little-endian). */
+export const RECORD_META_BYTES = 9
 
 /** What `RingWriter.publish` did with a record. */
 export const PUBLISHED = 0
@@ -122,6 +129,10 @@ export function checkHeader(head: Buffer, fileSize: number, path: string): { cap
   if (headerBytes !== RING_HEADER_BYTES || (capacity & (capacity - 1)) !== 0 || capacity < MIN_RING_BYTES || fileSize !== headerBytes + capacity) {
     throw new RingFormatError(`${path} has a damaged ring header (header ${headerBytes} bytes, data ${capacity} bytes, file ${fileSize} bytes). It was left untouched.`)
   }
+  const meta = head.readUInt32LE(SLOT.META_BYTES * 4)
+  if (meta !== 0 && meta !== RECORD_META_BYTES) {
+    throw new RingFormatError(`${path} has a damaged ring header (${meta} metadata bytes per record). It was left untouched.`)
+  }
   return { capacity, blank: false }
 }
 
@@ -145,6 +156,8 @@ export class RingView {
   readonly words: Uint32Array
   readonly capacity: number
   readonly mask: number
+  /** Bytes of metadata before each record's text (SLOT.META_BYTES), fixed when the ring is claimed. */
+  metaBytes: number
   readonly #persist: ((slot: number) => void) | undefined
 
   constructor(buffer: ArrayBuffer, persist?: (slot: number) => void) {
@@ -153,6 +166,7 @@ export class RingView {
     this.words = new Uint32Array(buffer)
     this.capacity = this.header[SLOT.CAPACITY] as number
     this.mask = this.capacity - 1
+    this.metaBytes = this.header[SLOT.META_BYTES] as number
     this.#persist = persist
   }
 
@@ -170,12 +184,14 @@ export class RingView {
   }
 
   /** Names the owner and the file the records belong to; called before anything is published. */
-  claim(pid: number, target: string, format: number): void {
+  claim(pid: number, target: string, format: number, metaBytes = 0): void {
     const length = Buffer.byteLength(target)
     if (length > MAX_TARGET_BYTES) throw new TypeError(`Expected \`path\` to be at most ${MAX_TARGET_BYTES} bytes for a ring, got ${length} bytes`)
     this.bytes.write(target, TARGET_OFFSET_BYTES, 'utf8')
     this.store(SLOT.TARGET_BYTES, length)
     this.store(SLOT.FORMAT, format)
+    this.store(SLOT.META_BYTES, metaBytes)
+    this.metaBytes = metaBytes
     this.store(SLOT.OWNER_PID, pid)
   }
 }
@@ -192,6 +208,7 @@ export class RingWriter {
   readonly #header: Int32Array
   readonly #capacity: number
   readonly #mask: number
+  readonly #meta: number
   #write: number
   /** DRAINED as last read: the producer reads the drainer's line only when this leaves too little room. */
   #drained: number
@@ -203,6 +220,7 @@ export class RingWriter {
     this.#header = view.header
     this.#capacity = view.capacity
     this.#mask = view.mask
+    this.#meta = view.metaBytes
     this.#write = view.load(SLOT.WRITE)
     this.#drained = view.load(SLOT.DRAINED)
   }
@@ -216,48 +234,55 @@ export class RingWriter {
     return this.#view
   }
 
-  publish(line: string): PublishResult {
+  /** Publishes one record; `level` and `time` are stored only in a ring whose records carry metadata. */
+  publish(line: string, level = 0, time = 0): PublishResult {
     const write = this.#write
     const at = write & this.#mask
     const tail = this.#capacity - at
+    const meta = this.#meta
     // Fast path: room for the longest UTF-8 the string could be (3 bytes per UTF-16 unit),
     // so the string is encoded once, straight into the ring.
-    const most = line.length * 3 + FRAME_HEADER_BYTES + 3
+    const most = line.length * 3 + FRAME_HEADER_BYTES + meta + 3
     let free = this.#capacity - ((write - this.#drained) >>> 0)
     if (most > free) {
       this.#drained = Atomics.load(this.#header, SLOT.DRAINED) >>> 0
       free = this.#capacity - ((write - this.#drained) >>> 0)
     }
     if (most <= tail && most <= free) {
-      const length = this.#bytes.write(line, RING_HEADER_BYTES + at + FRAME_HEADER_BYTES, 'utf8')
-      this.#words[(RING_HEADER_BYTES + at) >> 2] = length
-      return this.#advance(write, align4(FRAME_HEADER_BYTES + length))
+      const length = meta + this.#bytes.write(line, RING_HEADER_BYTES + at + FRAME_HEADER_BYTES + meta, 'utf8')
+      return this.#place(write, at, length, level, time, align4(FRAME_HEADER_BYTES + length))
     }
-    const length = Buffer.byteLength(line)
+    const length = meta + Buffer.byteLength(line)
     const frame = align4(FRAME_HEADER_BYTES + length)
     if (frame > this.#capacity / 2) return RECORD_OVERSIZE
     this.#drained = Atomics.load(this.#header, SLOT.DRAINED) >>> 0
     free = this.#capacity - ((write - this.#drained) >>> 0)
     if (frame <= tail) {
       if (frame > free) return RING_FULL
-      this.#bytes.write(line, RING_HEADER_BYTES + at + FRAME_HEADER_BYTES, length, 'utf8')
-      this.#words[(RING_HEADER_BYTES + at) >> 2] = length
-      return this.#advance(write, frame)
+      this.#bytes.write(line, RING_HEADER_BYTES + at + FRAME_HEADER_BYTES + meta, length - meta, 'utf8')
+      return this.#place(write, at, length, level, time, frame)
     }
     // Does not fit before the end: mark the tail unused and start over at the beginning.
     // Marker and record are published by the same store.
     if (tail + frame > free) return RING_FULL
-    this.#bytes.write(line, RING_HEADER_BYTES + FRAME_HEADER_BYTES, length, 'utf8')
-    this.#words[RING_HEADER_BYTES >> 2] = length
+    this.#bytes.write(line, RING_HEADER_BYTES + FRAME_HEADER_BYTES + meta, length - meta, 'utf8')
     this.#words[(RING_HEADER_BYTES + at) >> 2] = WRAP_MARKER
-    return this.#advance(write, tail + frame)
+    return this.#place(write, 0, length, level, time, tail + frame)
   }
 
-  #advance(write: number, bytes: number): PublishResult {
+  /** Writes the frame's length (and metadata) at `at`, then publishes `bytes` more. */
+  #place(write: number, at: number, length: number, level: number, time: number, bytes: number): PublishResult {
+    const offset = RING_HEADER_BYTES + at
+    this.#words[offset >> 2] = length
+    if (this.#meta !== 0) {
+      this.#bytes[offset + FRAME_HEADER_BYTES] = level
+      this.#bytes.writeDoubleLE(time, offset + FRAME_HEADER_BYTES + 1)
+    }
     this.#write = (write + bytes) >>> 0
     Atomics.store(this.#header, SLOT.WRITE, this.#write | 0)
     return PUBLISHED
   }
+
 }
 
 /** Published records between two indices, their frames removed. */
@@ -275,6 +300,41 @@ export interface Batch {
 export function readBatch(view: RingView, from: number, to: number, maxBytes = Number.POSITIVE_INFINITY): Batch {
   const parts: Buffer[] = []
   let bytes = 0
+  const meta = view.metaBytes
+  const { records, end } = walkFrames(view, from, to, maxBytes, (start, length) => {
+    parts.push(view.bytes.subarray(start + meta, start + length))
+    bytes += length - meta
+  })
+  return { data: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, bytes), records, end }
+}
+
+/** A record of a ring whose records carry metadata (a collector client's). */
+export interface MetaRecord {
+  readonly level: number
+  /** Epoch ms. */
+  readonly time: number
+  /** The formatted record, newline included: a view into the ring, valid until it is drained. */
+  readonly text: Buffer
+}
+
+/** Reads the records published in [from, to) of a ring with metadata, up to about `maxBytes`. */
+export function readMetaRecords(view: RingView, from: number, to: number, maxBytes = Number.POSITIVE_INFINITY): { records: MetaRecord[]; end: number } {
+  if (view.metaBytes !== RECORD_META_BYTES) throw new RingFormatError(`the ring has ${view.metaBytes} metadata bytes per record, not ${RECORD_META_BYTES}: it is not a collector client's ring`)
+  const records: MetaRecord[] = []
+  const { end } = walkFrames(view, from, to, maxBytes, (start, length) => {
+    if (length < RECORD_META_BYTES) throw new RingCorruptError(`a record of ${length} bytes is shorter than its metadata`)
+    records.push({ level: view.bytes[start] as number, time: view.bytes.readDoubleLE(start + 1), text: view.bytes.subarray(start + RECORD_META_BYTES, start + length) })
+  })
+  return { records, end }
+}
+
+/**
+ * Visits the frames published in [from, to) (each as the byte offset of its payload and
+ * its length) until about `maxBytes` of payload; returns how many and the index after the
+ * last. Throws RingCorruptError on a frame that cannot be.
+ */
+function walkFrames(view: RingView, from: number, to: number, maxBytes: number, visit: (start: number, length: number) => void): { records: number; end: number } {
+  let bytes = 0
   let records = 0
   let at = from
   while (at !== to && bytes < maxBytes) {
@@ -291,13 +351,12 @@ export function readBatch(view: RingView, from: number, to: number, maxBytes = N
     if (frame > left || offset + frame > view.capacity) {
       throw new RingCorruptError(`record of ${length} bytes at index ${at} runs past the published bytes (${left} left)`)
     }
-    const start = RING_HEADER_BYTES + offset + FRAME_HEADER_BYTES
-    parts.push(view.bytes.subarray(start, start + length))
+    visit(RING_HEADER_BYTES + offset + FRAME_HEADER_BYTES, length)
     bytes += length
     records++
     at = (at + frame) >>> 0
   }
-  return { data: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, bytes), records, end: at }
+  return { records, end: at }
 }
 
 /** Where a drain writes: the target file's size now, and a complete write(2) of data. */

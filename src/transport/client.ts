@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { closeSync, openSync, readSync, renameSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
 import { connect, type Socket } from 'node:net'
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import type { Formatter } from '../core/format/formatter.js'
@@ -11,8 +12,12 @@ import { parseSize } from '../core/units.js'
 import { registerSink, unregisterSink } from '../sinks/registry.js'
 import { checkFileName, spoolDirFor } from './endpoint.js'
 import { FrameDecoder, frameChecksum, FrameType, HEADER_BYTES, ProtocolError } from './frame.js'
-import { decodeAck, encodeBye, encodeHeartbeat, encodeHello, encodeLogs, type Hello } from './messages.js'
+import { decodeAck, decodeRingAnswer, encodeBye, encodeHeartbeat, encodeHello, encodeLogs, type Hello } from './messages.js'
 import { Spool } from './spool.js'
+import { RING_FALLBACK_WARNING_CODE, loadRingAddon } from '../ring/addon.js'
+import { createMappedRing } from '../ring/map-ring.js'
+import { DEFAULT_RING_BYTES, FORMAT_JSON, FORMAT_TEXT, PUBLISHED, RECORD_META_BYTES, RingWriter, SLOT, checkRingBytes, readMetaRecords, roundUpToPowerOfTwo, type RingView } from '../ring/ring-file.js'
+import { JsonFormatter } from '../core/format/json.js'
 
 export const DEFAULT_MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024
 export const DEFAULT_CLIENT_HEARTBEAT_MS = 10_000
@@ -24,6 +29,8 @@ export const CLIENT_BATCH_BYTES = 64 * 1024
 export const CLIENT_BATCH_INTERVAL_MS = 50
 /** The spool is sent in writes of up to this many bytes of whole frames. */
 export const PUMP_BYTES = 256 * 1024
+/** How often flush() looks whether the collector has drained the ring. */
+export const RING_POLL_MS = 5
 
 export type WhenFull = 'spill' | 'block' | 'drop'
 
@@ -36,8 +43,14 @@ export interface CollectorClientOptions extends SinkOptions {
   role?: string
   /** ms between heartbeats; default 10,000; 0 for none. */
   heartbeatInterval?: number
-  /** `sync` (default): the record is in the socket (or the spool) before the call returns. `batched`: sent together. */
-  durability?: 'sync' | 'batched'
+  /**
+   * `sync` (default): the record is in the socket (or the spool) before the call returns.
+   * `batched`: sent together. `ring`: copied into a memory-mapped ring file that the
+   * collector drains (no system call per record; survives SIGKILL); see docs/ring.md.
+   */
+  durability?: 'sync' | 'batched' | 'ring'
+  /** `durability: 'ring'`: the ring's data area, bytes or a size like `'4 MiB'` (rounded up to a power of two); default 4 MiB. */
+  ringSize?: number | string
   /** Bytes sent but not yet acknowledged, kept in memory for a resend; default 16 MB. */
   maxInFlight?: string | number
   /** When in-flight memory is full: `spill` to the spool (default), `block` for at most `blockTimeout` ms, or `drop` (counted). */
@@ -93,7 +106,17 @@ export class CollectorClient implements Sink {
   readonly clientId = randomUUID()
   readonly role: string
   readonly clientName: string
-  readonly durability: 'sync' | 'batched'
+  readonly durability: 'sync' | 'batched' | 'ring'
+  /** The ring file (`durability: 'ring'`), while the ring is in use. */
+  readonly ringPath: string | undefined
+  #ring: RingWriter | undefined
+  #ringView: RingView | undefined
+  /** Whether the collector has said it drains the ring. */
+  #ringAccepted = false
+  /** While records go through the socket because the ring was full: the last such record; back to the ring once it is acknowledged. */
+  #bypassUntil = 0
+  /** Records dropped at a full ring (`whenFull: 'drop'`), not yet told. */
+  #ringDropped = 0
   readonly #maxInFlight: number
   readonly #whenFull: WhenFull
   readonly #blockTimeout: number
@@ -141,8 +164,9 @@ export class CollectorClient implements Sink {
     this.role = checkFileName(options.role ?? 'worker', 'role')
     this.clientName = options.name ?? process.title
     if (/[\u0000-\u001f\u007f]/.test(this.clientName)) throw new TypeError(`Expected \`name\` to have no control characters, got \`${JSON.stringify(this.clientName)}\` (string)`)
-    this.durability = options.durability ?? 'sync'
-    if (this.durability !== 'sync' && this.durability !== 'batched') throw new TypeError(`Expected \`durability\` to be 'sync' or 'batched', got \`${String(this.durability)}\` (${typeof this.durability})`)
+    const durability = options.durability ?? 'sync'
+    if (durability !== 'sync' && durability !== 'batched' && durability !== 'ring') throw new TypeError(`Expected \`durability\` to be 'sync', 'batched' or 'ring', got \`${String(durability)}\` (${typeof durability})`)
+    const ringBytes = checkRingBytes(options.ringSize === undefined ? DEFAULT_RING_BYTES : roundUpToPowerOfTwo(parseSize(options.ringSize, 'ringSize')))
     this.#whenFull = options.whenFull ?? 'spill'
     if (!['spill', 'block', 'drop'].includes(this.#whenFull)) throw new TypeError(`Expected \`whenFull\` to be 'spill', 'block' or 'drop', got \`${String(this.#whenFull)}\` (${typeof this.#whenFull})`)
     this.#maxInFlight = options.maxInFlight === undefined ? DEFAULT_MAX_IN_FLIGHT_BYTES : parseSize(options.maxInFlight, 'maxInFlight')
@@ -157,6 +181,8 @@ export class CollectorClient implements Sink {
     this.name = `collector ${this.role}@${this.socketPath}`
     this.failures = new FailureReport(this.name)
     this.#spool = new Spool(options.spoolDir ?? spoolDirFor(this.socketPath), this.clientId)
+    this.ringPath = durability === 'ring' ? this.#openRing(ringBytes) : undefined
+    this.durability = this.ringPath === undefined && durability === 'ring' ? 'sync' : durability
     this.#spool.describe(this.#hello())
     registerSink(this)
     process.on('exit', this.#onExit)
@@ -194,11 +220,46 @@ export class CollectorClient implements Sink {
   }
 
   #hello(): Omit<Hello, 'protocol'> {
-    return { clientId: this.clientId, pid: process.pid, name: this.clientName, role: this.role, startTime: this.#startTime, spool: this.#spool.path, lastSeq: this.#seq, heartbeatInterval: this.#heartbeatInterval }
+    return {
+      clientId: this.clientId, pid: process.pid, name: this.clientName, role: this.role, startTime: this.#startTime, spool: this.#spool.path, lastSeq: this.#seq,
+      heartbeatInterval: this.#heartbeatInterval, ...(this.ringPath === undefined ? {} : { ring: this.ringPath }),
+    }
+  }
+
+  /** Makes the ring beside the spool; without the addon, warns once and returns undefined (the client is then `sync`). */
+  #openRing(bytes: number): string | undefined {
+    const load = loadRingAddon()
+    if (load.addon === undefined) {
+      process.emitWarning(`durability 'ring' needs blackbox's native addon, but ${load.reason}; the collector client for ${this.socketPath} sends with durability 'sync' instead`, { code: RING_FALLBACK_WARNING_CODE })
+      return undefined
+    }
+    mkdirSync(this.#spool.dir, { recursive: true, mode: 0o700 })
+    const ringPath = join(this.#spool.dir, `${this.clientId}.ring`)
+    const view = createMappedRing(load.addon, ringPath, bytes)
+    // No file of its own: the collector knows where the records go (blackbox recover needs --to).
+    view.claim(process.pid, '', this.formatter instanceof JsonFormatter ? FORMAT_JSON : FORMAT_TEXT, RECORD_META_BYTES)
+    this.#ringView = view
+    this.#ring = new RingWriter(view)
+    return ringPath
   }
 
   write(line: string, record: LogRecord): void {
+    if (this.#ring !== undefined && this.#bypassUntil === 0) {
+      if (this.#ringDropped === 0 || this.#tellRingDropped()) {
+        if (this.#ring.publish(line, record.level, record.time) === PUBLISHED || this.#ringFull(line, record)) return
+      } else if (this.#whenFull === 'drop') {
+        this.#ringDropped++
+        return
+      }
+    }
     const entry = { seq: ++this.#seq, timeMs: record.time, level: record.level, text: line }
+    if (this.#ring !== undefined) {
+      // The ring was full: through the socket (or the spool), and so every record after it
+      // until the collector has acknowledged them, which it does after draining the ring.
+      this.#bypassUntil = entry.seq
+      this.#send(encodeLogs([entry]), entry.seq)
+      return
+    }
     if (this.durability === 'sync') {
       this.#send(encodeLogs([entry]), entry.seq)
       return
@@ -209,7 +270,71 @@ export class CollectorClient implements Sink {
     else this.#batchTimer ??= setTimeout(() => this.flushSync(), CLIENT_BATCH_INTERVAL_MS).unref()
   }
 
+  /**
+   * The ring is full: `block` waits up to blockTimeout for the collector to make room;
+   * `drop` counts the record. Returns true when the record is dealt with, false when it
+   * must go through the socket (`spill`, or a block that ran out of time).
+   */
+  #ringFull(line: string, record: LogRecord): boolean {
+    const ring = this.#ring as RingWriter
+    if (this.#whenFull === 'drop') {
+      this.#ringDropped++
+      return true
+    }
+    if (this.#whenFull === 'block' && this.#ringAccepted && !this.#blockedOut) {
+      const deadline = Date.now() + this.#blockTimeout
+      while (Date.now() < deadline) {
+        Atomics.wait(sleeper, 0, 0, 1)
+        if (ring.publish(line, record.level, record.time) === PUBLISHED) return true
+      }
+      this.#blockedOut = true
+    }
+    return false
+  }
+
+  #tellRingDropped(): boolean {
+    const count = this.#ringDropped
+    const notice = this.#dropNotice(count, 'ring full')
+    if ((this.#ring as RingWriter).publish(this.formatter.format(notice), notice.level, notice.time) !== PUBLISHED) return false
+    this.#ringDropped = 0
+    return true
+  }
+
+  /** Records published and not yet drained by the collector. */
+  #ringPending(): boolean {
+    const view = this.#ringView
+    return view !== undefined && view.load(SLOT.DRAINED) !== view.load(SLOT.WRITE)
+  }
+
+  /** The collector will not drain the ring: this client sends what it holds, then goes on as `sync`. */
+  #leaveRing(reason: string): void {
+    const view = this.#ringView
+    if (!view) return
+    this.#ring = undefined
+    this.#ringView = undefined
+    this.failures.report(new Error(`the collector does not drain the ring (${reason}); sending through the socket instead`), 'ring')
+    try {
+      const { records, end } = readMetaRecords(view, view.load(SLOT.DRAINED), view.load(SLOT.WRITE))
+      for (const record of records) {
+        const seq = ++this.#seq
+        this.#send(encodeLogs([{ seq, timeMs: record.time, level: record.level, text: record.text.toString('utf8') }]), seq)
+      }
+      view.store(SLOT.DRAINED, end)
+      rmSync(this.ringPath as string, { force: true })
+    } catch (error) {
+      this.failures.report(error, 'ring')
+    }
+  }
+
   flushSync(): void {
+    if (this.#ringDropped > 0 && !this.#tellRingDropped()) {
+      // Still full: the notice goes through the socket, after what the ring holds.
+      const notice = this.#dropNotice(this.#ringDropped, 'ring full')
+      this.#ringDropped = 0
+      const seq = ++this.#seq
+      this.#bypassUntil = seq
+      this.#send(encodeLogs([{ seq, timeMs: notice.time, level: notice.level, text: this.formatter.format(notice) }]), seq)
+    }
     if (this.#batchTimer) clearTimeout(this.#batchTimer)
     this.#batchTimer = undefined
     if (this.#batch.length === 0) return
@@ -219,12 +344,17 @@ export class CollectorClient implements Sink {
     this.#send(encodeLogs(batch), (batch[batch.length - 1] as { seq: number }).seq)
   }
 
-  /** Resolves when the collector has acknowledged everything logged so far (or `closeTimeout` passes). */
+  /** Resolves when the collector has acknowledged (and drained from the ring) everything logged so far, or `closeTimeout` passes. */
   async flush(): Promise<void> {
     this.flushSync()
     const seq = this.#seq
+    const deadline = Date.now() + this.#closeTimeout
     await this.#keepAlive(this.#acknowledged(seq, this.#closeTimeout))
-    if (this.#acked < seq) this.#flushGaveUpAt = seq
+    const target = this.#ringView?.load(SLOT.WRITE)
+    while (this.#ringView !== undefined && target !== undefined && this.#ringView.load(SLOT.DRAINED) !== target && Date.now() < deadline) {
+      await this.#keepAlive(new Promise((resolve) => setTimeout(resolve, RING_POLL_MS)))
+    }
+    if (this.#acked < seq || this.#ringPending()) this.#flushGaveUpAt = seq
   }
 
   // The sequence number a flush last waited for in vain: close() right after it (as
@@ -423,16 +553,19 @@ export class CollectorClient implements Sink {
       return
     }
     for (const frame of frames) {
-      if (frame.type !== FrameType.ACK) continue
-      let seq: number
+      if (frame.type !== FrameType.ACK && frame.type !== FrameType.RING) continue
       try {
-        seq = decodeAck(frame.payload)
+        if (frame.type === FrameType.ACK) this.#onAck(decodeAck(frame.payload))
+        else {
+          const answer = decodeRingAnswer(frame.payload)
+          this.#ringAccepted = answer.accepted
+          if (!answer.accepted) this.#leaveRing(answer.reason ?? 'refused')
+        }
       } catch (error) {
         this.failures.report(error, 'reading from the collector')
         this.#socket?.destroy()
         return
       }
-      this.#onAck(seq)
     }
   }
 
@@ -440,6 +573,7 @@ export class CollectorClient implements Sink {
     if (seq <= this.#acked) return
     this.#acked = seq
     this.#blockedOut = false
+    if (this.#bypassUntil !== 0 && seq >= this.#bypassUntil) this.#bypassUntil = 0
     let drop = 0
     while (drop < this.#memory.length && (this.#memory[drop] as InFlight).last <= seq) this.#memoryBytes -= (this.#memory[drop++] as InFlight).frame.length
     if (drop > 0) this.#memory.splice(0, drop)
@@ -451,11 +585,15 @@ export class CollectorClient implements Sink {
   #sendDropNotice(): void {
     const count = this.#dropped
     this.#dropped = 0
-    const record = {
-      level: LEVEL_VALUES.warn, levelName: 'warn' as const, time: Date.now(), context: NOTICE_CONTEXT, err: undefined, callsite: undefined,
-      msg: `blackbox: ${count} records were dropped (in-flight limit reached, whenFull: ${this.#whenFull})`, fields: { event: 'dropped', dropped: count },
-    }
+    const record = this.#dropNotice(count, 'in-flight limit reached')
     this.write(this.formatter.format(record), record)
+  }
+
+  #dropNotice(count: number, why: string): LogRecord {
+    return {
+      level: LEVEL_VALUES.warn, levelName: 'warn', time: Date.now(), context: NOTICE_CONTEXT, err: undefined, callsite: undefined,
+      msg: `blackbox: ${count} records were dropped (${why}, whenFull: ${this.#whenFull})`, fields: { event: 'dropped', dropped: count },
+    }
   }
 
   #onDisconnect(socket: Socket): void {
@@ -544,18 +682,28 @@ export class CollectorClient implements Sink {
     this.#spool.close()
   }
 
+  /** From now on records go through the socket; an empty ring is removed, one with records left for the collector. */
+  #closeRing(): void {
+    if (this.#ring === undefined) return
+    this.#ring = undefined
+    this.#bypassUntil = 0
+    if (!this.#ringPending() && this.#ringDropped === 0) rmSync(this.ringPath as string, { force: true })
+    this.#ringView = undefined
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     const started = Date.now()
     this.flushSync()
-    if (this.#acked < this.#seq && this.#flushGaveUpAt !== this.#seq) await this.flush()
+    if ((this.#acked < this.#seq || this.#ringPending()) && this.#flushGaveUpAt !== this.#seq) await this.flush()
     // A collector that did not acknowledge within closeTimeout will not read a goodbye soon
     // either: then the one on disk must do, and close() returns now.
-    const deadline = this.#acked < this.#seq ? started : started + this.#closeTimeout
+    const deadline = this.#acked < this.#seq || this.#ringPending() ? started : started + this.#closeTimeout
     this.#closed = true
     // Said on disk too: a goodbye that cannot get through a stalled socket still counts.
     this.#spool.markBye('close')
     this.#closing = true
+    this.#closeRing()
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer)
     this.#loopDelay?.disable()
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer)

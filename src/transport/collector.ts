@@ -8,7 +8,10 @@ import { createLogger } from '../create-logger.js'
 import { resilientFileSink, type ResilientFileSinkOptions } from '../sinks/resilient.js'
 import { checkFileName, isListening, isNamedPipe, preparePrivateDir, spoolDirFor } from './endpoint.js'
 import { FrameDecoder, FrameType, ProtocolError, type Frame } from './frame.js'
-import { decodeBye, decodeHeartbeat, decodeHello, decodeLogs, encodeAck, type Heartbeat, type Hello, type WireRecord } from './messages.js'
+import { decodeBye, decodeHeartbeat, decodeHello, decodeLogs, encodeAck, encodeRingAnswer, type Heartbeat, type Hello, type WireRecord } from './messages.js'
+import { loadRingAddon } from '../ring/addon.js'
+import { mapExistingRing, readRingCopy } from '../ring/map-ring.js'
+import { PENDING_CLEAR, PENDING_SET, RECORD_META_BYTES, SLOT, readBatch, readMetaRecords, type MetaRecord, type RingView } from '../ring/ring-file.js'
 import { readSpoolFrames } from './spool.js'
 import { ForwardQueue, upstreamFromUrl, type ForwardedRecord, type Upstream } from './forward.js'
 import { otlpSink } from '../sinks/otlp/index.js'
@@ -22,6 +25,10 @@ export const DEATH_WAIT_MS = 500
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5000
 /** How long after a client's connection ends the collector waits for its process to be gone, to deliver its spool. */
 export const SPOOL_DELIVERY_WAIT_MS = 10_000
+/** How often the collector drains the rings of clients with `durability: 'ring'`. */
+export const RING_DRAIN_INTERVAL_MS = 5
+/** Most bytes of one ring moved per step; each step is written and flushed before the ring's drained index moves. */
+export const RING_DRAIN_STEP_BYTES = 1024 * 1024
 
 export interface CollectorOptions {
   /** The socket to listen on: a path (its directory is made private, 0700) or a Windows named pipe. */
@@ -91,7 +98,12 @@ interface ClientState extends ClientInfo {
   next: number
   dirty: boolean
   ackedSent: number
+  /** The client's ring, mapped, while the collector drains it. */
+  ring: RingView | undefined
 }
+
+/** Who a ring's records belong to, for the role file, onRecord and forwarding. */
+type RingOwner = Pick<ClientInfo, 'clientId' | 'pid' | 'name' | 'role'>
 
 function alive(pid: number): boolean {
   try {
@@ -107,11 +119,12 @@ function alive(pid: number): boolean {
  * with keys of blackbox's own (`blackbox_resent`, `blackbox_client`, `blackbox_seq`), which
  * no application field is likely to share.
  */
-function markResent(text: string, clientId: string, seq: number): string {
-  if (text.startsWith('{')) return `{"blackbox_resent":true,"blackbox_client":${JSON.stringify(clientId)},"blackbox_seq":${seq},${text.slice(1)}`
+function markResent(text: string, clientId: string, seq: number | undefined): string {
+  const json = seq === undefined ? '' : `,"blackbox_seq":${seq}`
+  if (text.startsWith('{')) return `{"blackbox_resent":true,"blackbox_client":${JSON.stringify(clientId)}${json},${text.slice(1)}`
   const end = text.indexOf('\n')
   const cut = end === -1 ? text.length : end
-  return `${text.slice(0, cut)} blackbox_resent=true blackbox_client=${clientId} blackbox_seq=${seq}${text.slice(cut)}`
+  return `${text.slice(0, cut)} blackbox_resent=true blackbox_client=${clientId}${seq === undefined ? '' : ` blackbox_seq=${seq}`}${text.slice(cut)}`
 }
 
 /**
@@ -142,6 +155,7 @@ class CollectorImpl implements Collector {
   #forward: ForwardQueue[] = []
   #ackTimer: NodeJS.Timeout | undefined
   #monitorTimer: NodeJS.Timeout | undefined
+  #ringTimer: NodeJS.Timeout | undefined
   #stateDirty = false
   #closed = false
   readonly #timers = new Set<NodeJS.Timeout>()
@@ -195,6 +209,7 @@ class CollectorImpl implements Collector {
     if (!isNamedPipe(this.socket)) chmodSync(this.socket, 0o600)
     this.#ackTimer = setInterval(() => this.#acknowledge(), ACK_INTERVAL_MS)
     this.#monitorTimer = setInterval(() => this.#monitor(), MONITOR_INTERVAL_MS)
+    this.#ringTimer = setInterval(() => this.#drainRings(), RING_DRAIN_INTERVAL_MS)
     this.logger.info({ event: 'collector-start', socket: this.socket, dir: this.dir, pid: process.pid }, `collector listening on ${this.socket}, writing to ${this.dir}`)
   }
 
@@ -288,7 +303,9 @@ class CollectorImpl implements Collector {
     const client: ClientState = {
       clientId: hello.clientId, pid: hello.pid, name: hello.name, role: hello.role, connected: true, written, late: false, ended: undefined,
       socket, hello, next: hello.heartbeatInterval ? Date.now() + hello.heartbeatInterval : Number.POSITIVE_INFINITY, dirty: written > 0, ackedSent: 0,
+      ring: undefined,
     }
+    if (hello.ring !== undefined) client.ring = this.#takeRing(hello, socket)
     this.#clients.set(hello.clientId, client)
     this.logger.info(
       { event: existing ? 'client-reconnect' : 'client-connect', client: hello.name, role: hello.role, pid: hello.pid, clientId: hello.clientId },
@@ -297,9 +314,111 @@ class CollectorImpl implements Collector {
     return client
   }
 
+  /** Maps a client's ring and says so; a ring it cannot map is refused, and the client drains it itself. */
+  #takeRing(hello: Hello, socket: Socket): RingView | undefined {
+    const ringPath = hello.ring as string
+    const load = loadRingAddon()
+    let view: RingView | undefined
+    let reason = load.reason
+    if (load.addon !== undefined) {
+      try {
+        view = mapExistingRing(load.addon, ringPath)
+        if (view.metaBytes !== RECORD_META_BYTES) {
+          view = undefined
+          reason = `${ringPath} is not a collector client's ring`
+        }
+      } catch (error) {
+        reason = error instanceof Error ? error.message : String(error)
+      }
+    }
+    socket.write(encodeRingAnswer(view ? { accepted: true } : { accepted: false, reason: reason ?? 'unknown' }))
+    if (!view) this.logger.warn({ event: 'ring-refused', client: hello.name, pid: hello.pid, ring: ringPath, reason }, `cannot drain the ring of ${hello.name} (pid ${hello.pid}): ${reason}; it sends through the socket instead`)
+    return view
+  }
+
+  #drainRings(): void {
+    for (const client of this.#clients.values()) if (client.ring) this.#drainRing(client)
+  }
+
+  #drainRing(client: ClientState): void {
+    const view = client.ring
+    if (!view) return
+    try {
+      this.#drainRingView(view, client)
+    } catch (error) {
+      client.ring = undefined
+      this.logger.error({ event: 'ring-failed', client: client.name, pid: client.pid, ring: client.hello.ring, err: error }, `stopped draining the ring of ${client.name} (pid ${client.pid}): ${(error as Error).message}`)
+    }
+  }
+
+  /**
+   * Moves every record published in a ring to the owner's role file (and to onRecord and
+   * the upstreams), a step at a time. Before a step is written the ring notes it as pending;
+   * the drained index moves only after the role file has the step. A step still pending
+   * when the ring is taken over belonged to a drainer since killed: it may be in the file
+   * already, so its records are written again marked as possibly sent twice. Returns the
+   * records moved.
+   */
+  #drainRingView(view: RingView, owner: RingOwner): number {
+    const sink = this.#role(owner.role)
+    const plain = this.#options.onRecord === undefined && this.#forward.length === 0
+    let moved = 0
+    for (;;) {
+      const from = view.load(SLOT.DRAINED)
+      const to = view.load(SLOT.WRITE)
+      const pending = view.load(SLOT.PENDING) === PENDING_SET
+      if (pending && view.load(SLOT.PENDING_END) === from) {
+        view.store(SLOT.PENDING, PENDING_CLEAR)
+        continue
+      }
+      if (from === to) return moved
+      const marking = pending
+      const limit = marking ? view.load(SLOT.PENDING_END) : to
+      let end: number
+      if (plain && !marking) {
+        // Nobody needs the records one by one: the step goes to the file as one piece.
+        const batch = readBatch(view, from, limit, RING_DRAIN_STEP_BYTES)
+        view.store(SLOT.PENDING_END, batch.end)
+        view.store(SLOT.PENDING, PENDING_SET)
+        sink.write(batch.data.toString('utf8'))
+        moved += batch.records
+        end = batch.end
+      } else {
+        const step = readMetaRecords(view, from, limit, RING_DRAIN_STEP_BYTES)
+        if (!marking) {
+          view.store(SLOT.PENDING_END, step.end)
+          view.store(SLOT.PENDING, PENDING_SET)
+        }
+        this.#writeRingRecords(owner, step.records, marking)
+        moved += step.records.length
+        end = step.end
+      }
+      sink.flushSync()
+      view.store(SLOT.DRAINED, end)
+      if (!marking) view.store(SLOT.PENDING, PENDING_CLEAR)
+    }
+  }
+
+  #writeRingRecords(owner: RingOwner, records: readonly MetaRecord[], resent: boolean): void {
+    const sink = this.#role(owner.role)
+    const onRecord = this.#options.onRecord
+    const client = this.#clients.get(owner.clientId)
+    const forwarded: ForwardedRecord[] = []
+    for (const record of records) {
+      const text = record.text.toString('utf8')
+      const written = resent ? markResent(text, owner.clientId, undefined) : text
+      sink.write(written)
+      if (onRecord && client) onRecord(this.#info(client), record.level, text)
+      if (this.#forward.length > 0) forwarded.push({ level: record.level, timeMs: record.time, client: owner.name, pid: owner.pid, role: owner.role, text: written })
+    }
+    this.#forwardAll(forwarded)
+  }
+
   #frame(client: ClientState, frame: Frame): void {
     switch (frame.type) {
       case FrameType.LOGS: {
+        // Records sent on the socket by a ring client follow what its ring held when it sent them.
+        this.#drainRing(client)
         const logs = decodeLogs(frame.payload)
         this.#write(client, logs.records, logs.resent)
         return
@@ -387,6 +506,9 @@ class CollectorImpl implements Collector {
   #disconnected(client: ClientState): void {
     client.connected = false
     client.socket = undefined
+    // What the ring holds now; a client still alive names its ring again when it reconnects.
+    this.#drainRing(client)
+    client.ring = undefined
     this.#acknowledge()
     // A goodbye left on disk by a client whose BYE frame could not get through (a stalled collector).
     const byeFile = client.hello.spool?.replace(/\.spool$/, '.bye')
@@ -432,8 +554,28 @@ class CollectorImpl implements Collector {
     report()
   }
 
-  /** Writes what a client that is gone left only in its spool, then removes the spool. */
+  /** Writes what a client that is gone left in its ring (before its spool: the spool holds what came after), then removes the ring. */
+  #deliverRing(hello: Hello): void {
+    const ringPath = hello.ring
+    if (!ringPath || !existsSync(ringPath)) return
+    try {
+      const load = loadRingAddon()
+      const ring = load.addon ? { view: mapExistingRing(load.addon, ringPath), close: () => {} } : readRingCopy(ringPath)
+      try {
+        const records = ring.view ? this.#drainRingView(ring.view, hello) : 0
+        if (records > 0) this.logger.info({ event: 'ring-delivered', client: hello.name, pid: hello.pid, records }, `delivered ${records} records that ${hello.name} (pid ${hello.pid}) left in its ring`)
+      } finally {
+        ring.close()
+      }
+      rmSync(ringPath, { force: true })
+    } catch (error) {
+      this.logger.error({ event: 'ring-failed', client: hello.name, pid: hello.pid, ring: ringPath, err: error }, `could not deliver the ring of ${hello.name} (pid ${hello.pid}): ${(error as Error).message}; it is left for \`blackbox recover --to FILE\``)
+    }
+  }
+
+  /** Writes what a client that is gone left only in its ring and spool, then removes them. */
   #deliverSpool(hello: Hello): void {
+    this.#deliverRing(hello)
     if (!hello.spool || !existsSync(hello.spool)) return
     const client = this.#clients.get(hello.clientId)
     let written = Math.max(client?.written ?? 0, this.#written.get(hello.clientId) ?? 0)
@@ -489,6 +631,8 @@ class CollectorImpl implements Collector {
     this.#timers.clear()
     if (this.#ackTimer) clearInterval(this.#ackTimer)
     if (this.#monitorTimer) clearInterval(this.#monitorTimer)
+    if (this.#ringTimer) clearInterval(this.#ringTimer)
+    this.#drainRings()
     this.#acknowledge()
     this.#deliverOrphanSpools()
     const server = this.#server

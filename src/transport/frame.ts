@@ -23,6 +23,8 @@ export const FrameType = {
   HEARTBEAT: 3,
   ACK: 4,
   BYE: 5,
+  /** Collector to client: whether it drains the ring the HELLO named. */
+  RING: 6,
 } as const
 export type FrameType = (typeof FrameType)[keyof typeof FrameType]
 

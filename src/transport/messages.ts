@@ -16,6 +16,15 @@ export interface Hello {
   lastSeq: number
   /** ms between the client's heartbeats; 0 or absent when it sends none. */
   heartbeatInterval?: number
+  /** The client's ring file (`durability: 'ring'`): the collector drains it. */
+  ring?: string
+}
+
+/** The collector's answer to a HELLO that names a ring. */
+export interface RingAnswer {
+  accepted: boolean
+  /** Why not, when refused. */
+  reason?: string
 }
 
 export interface Heartbeat {
@@ -146,6 +155,7 @@ export function encodeHello(hello: Omit<Hello, 'protocol'>): Buffer {
 export function decodeHello(payload: Buffer): Hello {
   const object = decodeJson(payload, 'HELLO')
   const spool = object['spool']
+  const ring = object['ring']
   const interval = object['heartbeatInterval']
   return {
     ...(typeof interval === 'number' && Number.isFinite(interval) && interval >= 0 ? { heartbeatInterval: interval } : {}),
@@ -157,7 +167,19 @@ export function decodeHello(payload: Buffer): Hello {
     startTime: field(object, 'startTime', 'number', 'HELLO'),
     lastSeq: field(object, 'lastSeq', 'number', 'HELLO'),
     ...(typeof spool === 'string' ? { spool } : {}),
+    ...(typeof ring === 'string' ? { ring } : {}),
   }
+}
+
+export function encodeRingAnswer(answer: RingAnswer): Buffer {
+  return encodeJson(FrameType.RING, answer)
+}
+
+export function decodeRingAnswer(payload: Buffer): RingAnswer {
+  const object = decodeJson(payload, 'RING')
+  if (typeof object['accepted'] !== 'boolean') throw new ProtocolError('BAD_PAYLOAD', 'RING.accepted must be a boolean')
+  const reason = object['reason']
+  return { accepted: object['accepted'], ...(typeof reason === 'string' ? { reason } : {}) }
 }
 
 export function encodeHeartbeat(heartbeat: Heartbeat): Buffer {

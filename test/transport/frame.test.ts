@@ -12,7 +12,7 @@ type Code = ProtocolError['code']
 /** The closed set of codes, spelled out so that a code added in src/ fails here until documented. */
 const CODES: ReadonlySet<string> = new Set(['BAD_MAGIC', 'BAD_VERSION', 'BAD_TYPE', 'OVERSIZE', 'BAD_CHECKSUM', 'TRUNCATED', 'BAD_PAYLOAD', 'BAD_SEQUENCE'])
 /** Frame types by name, from the protocol (docs/protocol.md), not from src/. */
-const TYPES = { HELLO: 1, LOGS: 2, HEARTBEAT: 3, ACK: 4, BYE: 5 } as const
+const TYPES = { HELLO: 1, LOGS: 2, HEARTBEAT: 3, ACK: 4, BYE: 5, RING: 6 } as const
 const TYPE_VALUES: readonly FrameType[] = Object.values(FrameType)
 const PROPERTY_TIMEOUT_MS = 10_000
 
@@ -97,7 +97,7 @@ function referenceDecode(bytes: Buffer, maxPayload: number): Outcome {
     if (bytes.readUInt16BE(offset) !== 0x4242) return { frames, code: 'BAD_MAGIC' }
     if (bytes.readUInt8(offset + 2) !== 1) return { frames, code: 'BAD_VERSION' }
     const type = bytes.readUInt8(offset + 3)
-    if (type < 1 || type > 5) return { frames, code: 'BAD_TYPE' }
+    if (type < 1 || type > 6) return { frames, code: 'BAD_TYPE' }
     const length = bytes.readUInt32BE(offset + 4)
     if (length > maxPayload) return { frames, code: 'OVERSIZE' }
     if (bytes.length - offset - 12 < length) break
@@ -156,7 +156,7 @@ describe('encodeFrame', () => {
     assert.equal(frame.toString('hex'), `4242` + `01` + `02` + `00000009` + `5eae1ae0` + Buffer.from('123456789').toString('hex'))
   })
 
-  test('the types are the closed set HELLO 1, LOGS 2, HEARTBEAT 3, ACK 4, BYE 5', () => {
+  test('the types are the closed set HELLO 1, LOGS 2, HEARTBEAT 3, ACK 4, BYE 5, RING 6', () => {
     assert.deepEqual({ ...FrameType }, TYPES)
     assert.equal(HEADER_BYTES, 12)
     assert.equal(MAX_PAYLOAD_BYTES, 8 * 1024 * 1024)
@@ -247,7 +247,7 @@ describe('FrameDecoder errors', () => {
     })
   }
 
-  for (const type of [0, 6, 255]) {
+  for (const type of [0, 7, 255]) {
     test(`BAD_TYPE: type ${type}`, () => {
       const error = throwsProtocolError(() => new FrameDecoder().push(header({ type })), 'BAD_TYPE')
       assert.match(error.message, new RegExp(`\\b${type}\\b`))

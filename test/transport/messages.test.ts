@@ -8,11 +8,13 @@ import {
   decodeHeartbeat,
   decodeHello,
   decodeLogs,
+  decodeRingAnswer,
   encodeAck,
   encodeBye,
   encodeHeartbeat,
   encodeHello,
   encodeLogs,
+  encodeRingAnswer,
   type Heartbeat,
   type Hello,
 } from '../../src/transport/messages.ts'
@@ -414,4 +416,24 @@ describe('every decoder', () => {
       assert.ok(refused > 0, 'random input is refused at least sometimes')
     })
   }
+})
+
+describe('RING', () => {
+  test('the answer to a HELLO naming a ring round-trips: accepted, or refused with a reason', () => {
+    for (const answer of [{ accepted: true }, { accepted: false, reason: 'no addon' }]) {
+      assert.deepEqual(decodeRingAnswer(payloadOf(encodeRingAnswer(answer), FrameType.RING)), answer)
+    }
+  })
+
+  test('BAD_PAYLOAD when accepted is not a boolean; a reason of another type is left out', () => {
+    throwsProtocolError(() => decodeRingAnswer(Buffer.from('{"accepted":"yes"}')), 'BAD_PAYLOAD')
+    throwsProtocolError(() => decodeRingAnswer(Buffer.from('{}')), 'BAD_PAYLOAD')
+    assert.deepEqual(decodeRingAnswer(Buffer.from('{"accepted":false,"reason":7}')), { accepted: false })
+  })
+
+  test('a HELLO names the client’s ring; a ring that is not a string is ignored', () => {
+    const hello = { clientId: 'c', pid: 1, name: 'n', role: 'worker', startTime: 1, lastSeq: 0, ring: '/run/spool/c.ring' }
+    assert.equal(decodeHello(payloadOf(encodeHello(hello), FrameType.HELLO)).ring, '/run/spool/c.ring')
+    assert.equal('ring' in decodeHello(payloadOf(encodeHello({ ...hello, ring: 5 as unknown as string }), FrameType.HELLO)), false)
+  })
 })
