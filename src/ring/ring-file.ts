@@ -56,6 +56,11 @@ export const SLOT = {
   PENDING_SIZE_HIGH: 68,
   /** Records dropped (`whenFull: 'drop'`) not yet told in the file (byte 320). */
   DROPPED: 80,
+  /**
+   * A collector client's ring: the sequence number (mod 2³²) of the last record that
+   * client sent on the socket and the collector has written (byte 384, the collector's line).
+   */
+  SOCKET_SEQ: 96,
 } as const
 
 export const PENDING_CLEAR = 0

@@ -31,6 +31,11 @@ export const CLIENT_BATCH_INTERVAL_MS = 50
 export const PUMP_BYTES = 256 * 1024
 /** How often flush() looks whether the collector has drained the ring. */
 export const RING_POLL_MS = 5
+/** After records went through the socket (a full ring): the longest a log call waits for the collector to write them, to use the ring again. */
+export const RING_CATCH_UP_MS = 5
+export const RING_CATCH_UP_POLL_MS = 0.1
+/** After a wait that ran out, the next is tried this much later. */
+export const RING_CATCH_UP_RETRY_MS = 20
 
 export type WhenFull = 'spill' | 'block' | 'drop'
 
@@ -244,7 +249,7 @@ export class CollectorClient implements Sink {
   }
 
   write(line: string, record: LogRecord): void {
-    if (this.#ring !== undefined && this.#bypassUntil === 0) {
+    if (this.#ring !== undefined && (this.#bypassUntil === 0 || this.#caughtUp())) {
       if (this.#ringDropped === 0 || this.#tellRingDropped()) {
         if (this.#ring.publish(line, record.level, record.time) === PUBLISHED || this.#ringFull(line, record)) return
       } else if (this.#whenFull === 'drop') {
@@ -291,6 +296,33 @@ export class CollectorClient implements Sink {
     }
     return false
   }
+
+  /**
+   * Whether records may go to the ring again after some went through the socket: the
+   * collector has written the last of those (it says so in the ring header, so a loop that
+   * never yields learns it too). When it is behind and the ring has room, waits for it up
+   * to RING_CATCH_UP_MS, at most once per RING_CATCH_UP_RETRY_MS.
+   */
+  #caughtUp(): boolean {
+    const view = this.#ringView as RingView
+    const written = (): boolean => ((Atomics.load(view.header, SLOT.SOCKET_SEQ) - this.#bypassUntil) | 0) >= 0
+    if (!written()) {
+      const now = performance.now()
+      if (!this.#ringAccepted || !this.#connected || now < this.#nextCatchUp || (this.#ring as RingWriter).used > view.capacity / 2) return false
+      const deadline = now + RING_CATCH_UP_MS
+      while (!written()) {
+        if (performance.now() >= deadline) {
+          this.#nextCatchUp = performance.now() + RING_CATCH_UP_RETRY_MS
+          return false
+        }
+        Atomics.wait(sleeper, 0, 0, RING_CATCH_UP_POLL_MS)
+      }
+    }
+    this.#bypassUntil = 0
+    return true
+  }
+
+  #nextCatchUp = 0
 
   #tellRingDropped(): boolean {
     const count = this.#ringDropped

@@ -421,6 +421,8 @@ class CollectorImpl implements Collector {
         this.#drainRing(client)
         const logs = decodeLogs(frame.payload)
         this.#write(client, logs.records, logs.resent)
+        // Tells a ring client, without a round trip, that it may use its ring again.
+        client.ring?.store(SLOT.SOCKET_SEQ, client.written % 2 ** 32)
         return
       }
       case FrameType.HEARTBEAT: {
