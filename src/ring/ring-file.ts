@@ -61,6 +61,8 @@ export const SLOT = {
    * client sent on the socket and the collector has written (byte 384, the collector's line).
    */
   SOCKET_SEQ: 96,
+  /** A collector client's ring: the pid of the collector draining it, 0 when none (byte 388). */
+  DRAINER_PID: 97,
 } as const
 
 export const PENDING_CLEAR = 0

@@ -31,6 +31,8 @@ export const CLIENT_BATCH_INTERVAL_MS = 50
 export const PUMP_BYTES = 256 * 1024
 /** How often flush() looks whether the collector has drained the ring. */
 export const RING_POLL_MS = 5
+/** `whenFull: 'spill'`: how long a call waits for room in a full ring while the collector's drain does not move, before it sends through the socket. */
+export const RING_SPILL_WAIT_MS = 250
 /** After records went through the socket (a full ring): the longest a log call waits for the collector to write them, to use the ring again. */
 export const RING_CATCH_UP_MS = 5
 export const RING_CATCH_UP_POLL_MS = 0.1
@@ -116,8 +118,6 @@ export class CollectorClient implements Sink {
   readonly ringPath: string | undefined
   #ring: RingWriter | undefined
   #ringView: RingView | undefined
-  /** Whether the collector has said it drains the ring. */
-  #ringAccepted = false
   /** While records go through the socket because the ring was full: the last such record; back to the ring once it is acknowledged. */
   #bypassUntil = 0
   /** Records dropped at a full ring (`whenFull: 'drop'`), not yet told. */
@@ -220,9 +220,15 @@ export class CollectorClient implements Sink {
   }
 
   /** What the client is doing, for tests and diagnostics. */
-  get stats(): { seq: number; acked: number; inFlightBytes: number; spoolBytes: number; spooling: boolean; connected: boolean; dropped: number } {
-    return { seq: this.#seq, acked: this.#acked, inFlightBytes: this.#memoryBytes, spoolBytes: this.#spool.size, spooling: this.#spooling, connected: this.#connected, dropped: this.#dropped }
+  get stats(): { seq: number; acked: number; inFlightBytes: number; spoolBytes: number; spooling: boolean; connected: boolean; dropped: number; ringFull: number; ringDropped: number } {
+    return {
+      seq: this.#seq, acked: this.#acked, inFlightBytes: this.#memoryBytes, spoolBytes: this.#spool.size, spooling: this.#spooling, connected: this.#connected, dropped: this.#dropped,
+      ringFull: this.#ringFullCount, ringDropped: this.#ringDropped,
+    }
   }
+
+  /** Times a record found the ring full. */
+  #ringFullCount = 0
 
   #hello(): Omit<Hello, 'protocol'> {
     return {
@@ -276,26 +282,40 @@ export class CollectorClient implements Sink {
   }
 
   /**
-   * The ring is full: `block` waits up to blockTimeout for the collector to make room;
-   * `drop` counts the record. Returns true when the record is dealt with, false when it
-   * must go through the socket (`spill`, or a block that ran out of time).
+   * The ring is full. `drop` counts the record. Otherwise, while a collector drains the
+   * ring, the call waits for room: with `spill` as long as the drain makes progress (the
+   * collector is behind, not stuck), until it has not moved for RING_SPILL_WAIT_MS; with
+   * `block` up to `blockTimeout` in all. Returns true when the record is dealt with, false
+   * when it must go through the socket: no collector drains the ring, or the wait ran out
+   * (then later calls do not wait again until the collector has drained something).
    */
   #ringFull(line: string, record: LogRecord): boolean {
     const ring = this.#ring as RingWriter
+    const view = this.#ringView as RingView
+    this.#ringFullCount++
     if (this.#whenFull === 'drop') {
       this.#ringDropped++
       return true
     }
-    if (this.#whenFull === 'block' && this.#ringAccepted && !this.#blockedOut) {
-      const deadline = Date.now() + this.#blockTimeout
-      while (Date.now() < deadline) {
-        Atomics.wait(sleeper, 0, 0, 1)
-        if (ring.publish(line, record.level, record.time) === PUBLISHED) return true
+    if (this.#stalledAt !== undefined && view.load(SLOT.DRAINED) !== this.#stalledAt) this.#stalledAt = undefined
+    if (!this.#ringDrained() || this.#stalledAt !== undefined) return false
+    const block = this.#whenFull === 'block'
+    let deadline = performance.now() + (block ? this.#blockTimeout : RING_SPILL_WAIT_MS)
+    let drained = view.load(SLOT.DRAINED)
+    while (performance.now() < deadline) {
+      Atomics.wait(sleeper, 0, 0, RING_CATCH_UP_POLL_MS)
+      if (ring.publish(line, record.level, record.time) === PUBLISHED) return true
+      if (!block && view.load(SLOT.DRAINED) !== drained) {
+        drained = view.load(SLOT.DRAINED)
+        deadline = performance.now() + RING_SPILL_WAIT_MS
       }
-      this.#blockedOut = true
     }
+    this.#stalledAt = view.load(SLOT.DRAINED)
     return false
   }
+
+  /** The drained index when a wait for room ran out: the collector is taken as stalled until it moves. */
+  #stalledAt: number | undefined
 
   /**
    * Whether records may go to the ring again after some went through the socket: the
@@ -308,7 +328,7 @@ export class CollectorClient implements Sink {
     const written = (): boolean => ((Atomics.load(view.header, SLOT.SOCKET_SEQ) - this.#bypassUntil) | 0) >= 0
     if (!written()) {
       const now = performance.now()
-      if (!this.#ringAccepted || !this.#connected || now < this.#nextCatchUp || (this.#ring as RingWriter).used > view.capacity / 2) return false
+      if (!this.#ringDrained() || now < this.#nextCatchUp || (this.#ring as RingWriter).used > view.capacity / 2) return false
       const deadline = now + RING_CATCH_UP_MS
       while (!written()) {
         if (performance.now() >= deadline) {
@@ -330,6 +350,11 @@ export class CollectorClient implements Sink {
     if ((this.#ring as RingWriter).publish(this.formatter.format(notice), notice.level, notice.time) !== PUBLISHED) return false
     this.#ringDropped = 0
     return true
+  }
+
+  /** Whether a collector drains the ring now: it notes its pid in the ring's header while it does. */
+  #ringDrained(): boolean {
+    return this.#ringView !== undefined && Atomics.load(this.#ringView.header, SLOT.DRAINER_PID) !== 0
   }
 
   /** Records published and not yet drained by the collector. */
@@ -590,7 +615,6 @@ export class CollectorClient implements Sink {
         if (frame.type === FrameType.ACK) this.#onAck(decodeAck(frame.payload))
         else {
           const answer = decodeRingAnswer(frame.payload)
-          this.#ringAccepted = answer.accepted
           if (!answer.accepted) this.#leaveRing(answer.reason ?? 'refused')
         }
       } catch (error) {

@@ -283,6 +283,7 @@ class CollectorImpl implements Collector {
           return fail(error instanceof Error ? error.message : String(error))
         }
       }
+      this.#drainRingsIfDue()
     })
     socket.on('error', () => {})
     socket.once('close', () => {
@@ -331,13 +332,23 @@ class CollectorImpl implements Collector {
         reason = error instanceof Error ? error.message : String(error)
       }
     }
+    // Said in the ring too: a client in a loop that never yields cannot read the answer.
+    view?.store(SLOT.DRAINER_PID, process.pid)
     socket.write(encodeRingAnswer(view ? { accepted: true } : { accepted: false, reason: reason ?? 'unknown' }))
     if (!view) this.logger.warn({ event: 'ring-refused', client: hello.name, pid: hello.pid, ring: ringPath, reason }, `cannot drain the ring of ${hello.name} (pid ${hello.pid}): ${reason}; it sends through the socket instead`)
     return view
   }
 
   #drainRings(): void {
+    this.#ringsDrainedAt = performance.now()
     for (const client of this.#clients.values()) if (client.ring) this.#drainRing(client)
+  }
+
+  #ringsDrainedAt = 0
+
+  /** Socket traffic can keep the event loop from its timers for long: the rings are drained between reads too. */
+  #drainRingsIfDue(): void {
+    if (performance.now() - this.#ringsDrainedAt >= RING_DRAIN_INTERVAL_MS) this.#drainRings()
   }
 
   #drainRing(client: ClientState): void {
@@ -356,16 +367,17 @@ class CollectorImpl implements Collector {
    * the upstreams), a step at a time. Before a step is written the ring notes it as pending;
    * the drained index moves only after the role file has the step. A step still pending
    * when the ring is taken over belonged to a drainer since killed: it may be in the file
-   * already, so its records are written again marked as possibly sent twice. Returns the
-   * records moved.
+   * already, so its records are written again marked as possibly sent twice. Drains what
+   * was published when it starts; returns the records moved.
    */
   #drainRingView(view: RingView, owner: RingOwner): number {
     const sink = this.#role(owner.role)
     const plain = this.#options.onRecord === undefined && this.#forward.length === 0
     let moved = 0
+    // What is published now, not what a busy client publishes meanwhile: the other rings get their turn.
+    const to = view.load(SLOT.WRITE)
     for (;;) {
       const from = view.load(SLOT.DRAINED)
-      const to = view.load(SLOT.WRITE)
       const pending = view.load(SLOT.PENDING) === PENDING_SET
       if (pending && view.load(SLOT.PENDING_END) === from) {
         view.store(SLOT.PENDING, PENDING_CLEAR)
@@ -510,6 +522,7 @@ class CollectorImpl implements Collector {
     client.socket = undefined
     // What the ring holds now; a client still alive names its ring again when it reconnects.
     this.#drainRing(client)
+    client.ring?.store(SLOT.DRAINER_PID, 0)
     client.ring = undefined
     this.#acknowledge()
     // A goodbye left on disk by a client whose BYE frame could not get through (a stalled collector).
