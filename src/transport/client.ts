@@ -656,6 +656,8 @@ export class CollectorClient implements Sink {
     if (socket !== this.#socket) return
     const wasConnected = this.#connected
     this.#connected = false
+    // Whoever drained the ring through that connection does no more: a full ring does not wait for it.
+    this.#ringView?.store(SLOT.DRAINER_PID, 0)
     this.#fd = undefined
     this.#socket = undefined
     this.#decoder.reset()

@@ -8,6 +8,8 @@ import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { CollectorClient, createLogger, startCollector, type Collector } from '../../src/index.ts'
 import { NO_ADDON_ENV, RING_FALLBACK_WARNING_CODE, loadRingAddon } from '../../src/ring/addon.ts'
+import { readRingCopy } from '../../src/ring/map-ring.ts'
+import { PENDING_SET, SLOT, readMetaRecords, type RingView } from '../../src/ring/ring-file.ts'
 import { exitedReason, fixturePath, killIfRunning, runNode, spawnNode, waitUntil } from '../helpers/process.ts'
 import { tempDir } from '../helpers/tmp.ts'
 
@@ -132,6 +134,31 @@ test('a ring client killed while no collector listens: the next collector delive
   assert.ok(found.length > fromRing.length, 'the spool held the records after the ring’s')
   assert.deepEqual(readdirSync(place.spool), [], 'ring, spool and description are gone')
   assert.match(readFileSync(join(collector.dir, 'collector.log'), 'utf8'), /delivered \d+ records that offline \(pid \d+\) left in its ring/)
+})
+
+test('a step a killed collector had under way is written again, marked resent; the records after it are not marked', { skip: NO_ADDON }, async (t) => {
+  const place = await placeFor(t)
+  await killRingClient(place, 'pending', 'offline', 1_000)
+  const ringPath = join(place.spool, readdirSync(place.spool).find((name) => name.endsWith('.ring')) as string)
+  // As a collector killed between writing a step and moving the drained index leaves it.
+  const copy = readRingCopy(ringPath)
+  let step = 0
+  try {
+    const view = copy.view as RingView
+    const first = readMetaRecords(view, view.load(SLOT.DRAINED), view.load(SLOT.WRITE), 10_000)
+    step = first.records.length
+    view.store(SLOT.PENDING_END, first.end)
+    view.store(SLOT.PENDING, PENDING_SET)
+  } finally {
+    copy.close()
+  }
+  assert.ok(step > 0, 'the pending step holds records')
+  await collectorAt(t, place)
+  const found = recordsOf(place, 'pending')
+  assert.ok(found.length >= 1_000)
+  assert.deepEqual(found.map((record) => record.i), [...Array(found.length).keys()], 'every record once, in order')
+  assert.ok(found.slice(0, step).every((record) => record.resent), `the ${step} records of the pending step are marked resent`)
+  assert.ok(found.slice(step).every((record) => !record.resent), 'the records after it are not')
 })
 
 test('four ring client processes through one collector: every record once, in order per client, the rings removed', { skip: NO_ADDON }, async (t) => {
