@@ -42,6 +42,18 @@ export interface GetLoggerOptions {
   level?: LevelInput
   format?: FormatOption
   heartbeatInterval?: number
+  /** With a collector: the client's durability; default `BLACKBOX_DURABILITY` (`sync`, `batched` or `ring`), else `sync`. */
+  durability?: CollectorClientOptions['durability']
+}
+
+const DURABILITIES: ReadonlySet<string> = new Set(['sync', 'batched', 'ring'])
+
+/** `BLACKBOX_DURABILITY`, checked: a typo must not silently weaken what a program relies on. */
+function durabilityFromEnv(): CollectorClientOptions['durability'] {
+  const value = process.env['BLACKBOX_DURABILITY']
+  if (value === undefined || value === '') return undefined
+  if (!DURABILITIES.has(value)) throw new TypeError(`Expected \`BLACKBOX_DURABILITY\` to be 'sync', 'batched' or 'ring', got \`${value}\` (string)`)
+  return value as CollectorClientOptions['durability']
 }
 
 // getLogger('host') twice gives the same logger, as Python's logging.getLogger does: one
@@ -64,7 +76,10 @@ export function getLogger(role: string, options: GetLoggerOptions = {}): Logger 
     // `blackbox run` tells its child how often to check in, to match its hang detection.
     const fromEnv = Number.parseInt(process.env['BLACKBOX_HEARTBEAT_INTERVAL'] ?? '', 10)
     const heartbeatInterval = options.heartbeatInterval ?? (Number.isInteger(fromEnv) && fromEnv >= 0 ? fromEnv : undefined)
-    const client = new CollectorClient({ socket, role, name: options.name ?? role, ...common, ...(heartbeatInterval === undefined ? {} : { heartbeatInterval }) })
+    const durability = options.durability ?? durabilityFromEnv()
+    const client = new CollectorClient({
+      socket, role, name: options.name ?? role, ...common, ...(heartbeatInterval === undefined ? {} : { heartbeatInterval }), ...(durability === undefined ? {} : { durability }),
+    })
     logger = createLogger({ name: options.name ?? role, level: options.level ?? 'debug', sinks: [client] })
   } else {
     const path = `${options.dir ?? process.env['BLACKBOX_DIR'] ?? appLogDir(options.appName)}/${role}.log`

@@ -62,6 +62,16 @@ test('a child gone before its collector client connected: its records still reac
   assert.ok(text.indexOf('quick record i=29') < text.indexOf('run ended:'), 'delivered before the end of the run')
 })
 
+test('BLACKBOX_DURABILITY=ring: a child SIGKILLed after a burst that never yielded; the run\'s collector delivers its ring', async (t) => {
+  const dir = await tempDir(t)
+  const result = run(dir, 'burst-kill', [], { BLACKBOX_DURABILITY: 'ring' })
+  assert.equal(result.status, 137, result.stderr)
+  const text = readFileSync(runFileIn(dir), 'utf8')
+  assert.deepEqual([...text.matchAll(/burst record i=(\d+)/g)].map((match) => Number(match[1])), Array.from({ length: 5000 }, (_, i) => i))
+  assert.ok(text.indexOf('burst record i=4999') < text.indexOf('run ended:'), 'delivered before the end of the run')
+  t.diagnostic(/durability 'ring' needs/.test(result.stderr) ? 'ran with the sync fallback (no addon)' : 'ran in ring mode')
+})
+
 test('blackbox run, SIGKILL from outside: verdict sigkill, status 137', async (t) => {
   const dir = await tempDir(t)
   const supervisor = spawn(process.execPath, [bin, 'run', '--dir', dir, '--heartbeat-interval', '100', '--', process.execPath, child, 'wait'], { stdio: ['ignore', 'pipe', 'pipe'] })
