@@ -59,6 +59,8 @@ const OWN_FILE = new URL(import.meta.url).pathname
 
 function noop(): void {}
 
+const NO_ARGUMENTS: readonly unknown[] = Object.freeze([])
+
 function isError(value: unknown): value is Error {
   return value instanceof Error
 }
@@ -199,18 +201,20 @@ export class Logger {
   }
 
   #method(level: number, levelName: LevelName): LogMethod {
-    const log = (first?: unknown, second?: unknown, ...rest: unknown[]): void => {
+    const logger = this
+    // A plain function reading `arguments`, not a rest parameter: the common call (one or two
+    // arguments) then allocates no array.
+    return function log(first?: unknown, second?: unknown): void {
       try {
-        this.#write(level, levelName, first, second, rest)
+        logger.#write(level, levelName, first, second, arguments.length > 2 ? Array.prototype.slice.call(arguments, 2) : NO_ARGUMENTS)
       } catch (error) {
         // Only a bug of ours lands here; the promise is that a log call never throws.
-        this.#shared.slots[0]?.failures.report(error, 'record building')
+        logger.#shared.slots[0]?.failures.report(error, 'record building')
       }
     }
-    return log
   }
 
-  #write(level: number, levelName: LevelName, first: unknown, second: unknown, rest: unknown[]): void {
+  #write(level: number, levelName: LevelName, first: unknown, second: unknown, rest: readonly unknown[]): void {
     const shared = this.#shared
     const limits = shared.limits
     let msg: string

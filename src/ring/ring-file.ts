@@ -165,6 +165,8 @@ export class RingView {
   readonly mask: number
   /** Bytes of metadata before each record's text (SLOT.META_BYTES), fixed when the ring is claimed. */
   metaBytes: number
+  /** Where readBatch gathers records, reused: a drain copies each record once and allocates nothing. */
+  scratch: Buffer = Buffer.alloc(0)
   readonly #persist: ((slot: number) => void) | undefined
 
   constructor(buffer: ArrayBuffer, persist?: (slot: number) => void) {
@@ -294,6 +296,7 @@ export class RingWriter {
 
 /** Published records between two indices, their frames removed. */
 export interface Batch {
+  /** The records' bytes, in the view's scratch buffer: valid until the next readBatch of that view. */
   readonly data: Buffer
   readonly records: number
   /** The index just past the last frame taken. */
@@ -305,14 +308,20 @@ export interface Batch {
  * least one). Throws RingCorruptError on a frame that cannot be.
  */
 export function readBatch(view: RingView, from: number, to: number, maxBytes = Number.POSITIVE_INFINITY): Batch {
-  const parts: Buffer[] = []
   let bytes = 0
   const meta = view.metaBytes
   const { records, end } = walkFrames(view, from, to, maxBytes, (start, length) => {
-    parts.push(view.bytes.subarray(start + meta, start + length))
-    bytes += length - meta
+    const size = length - meta
+    let scratch = view.scratch
+    if (bytes + size > scratch.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * scratch.length, bytes + size, 64 * 1024))
+      scratch.copy(grown, 0, 0, bytes)
+      view.scratch = scratch = grown
+    }
+    view.bytes.copy(scratch, bytes, start + meta, start + length)
+    bytes += size
   })
-  return { data: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, bytes), records, end }
+  return { data: view.scratch.subarray(0, bytes), records, end }
 }
 
 /** A record of a ring whose records carry metadata (a collector client's). */
