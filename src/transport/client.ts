@@ -271,7 +271,8 @@ export class CollectorClient implements Sink {
       this.#send(encodeLogs([entry]), entry.seq)
       return
     }
-    if (this.durability === 'sync') {
+    // A ring client whose ring is gone (closed, or refused by the collector) sends as `sync`.
+    if (this.durability !== 'batched') {
       this.#send(encodeLogs([entry]), entry.seq)
       return
     }
@@ -407,8 +408,10 @@ export class CollectorClient implements Sink {
     const seq = this.#seq
     const deadline = Date.now() + this.#closeTimeout
     await this.#keepAlive(this.#acknowledged(seq, this.#closeTimeout))
+    // Drained up to what is published now (indices wrap at 2³²: compared by their difference).
     const target = this.#ringView?.load(SLOT.WRITE)
-    while (this.#ringView !== undefined && target !== undefined && this.#ringView.load(SLOT.DRAINED) !== target && Date.now() < deadline) {
+    const behind = (): boolean => this.#ringView !== undefined && target !== undefined && ((this.#ringView.load(SLOT.DRAINED) - target) | 0) < 0
+    while (behind() && Date.now() < deadline) {
       await this.#keepAlive(new Promise((resolve) => setTimeout(resolve, RING_POLL_MS)))
     }
     if (this.#acked < seq || this.#ringPending()) this.#flushGaveUpAt = seq
