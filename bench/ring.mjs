@@ -5,7 +5,7 @@
 //      next run would, then every record whose call had returned checked: lost, torn, twice.
 // Usage: npm run build && node bench/ring.mjs        (BENCH_RECORDS, BENCH_KILLS to change N)
 // Each measurement is a fresh child process (this file with `child …` arguments).
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, openSync, readFileSync, rmSync, writeSync, existsSync } from 'node:fs'
 import { tmpdir, cpus } from 'node:os'
 import { join } from 'node:path'
@@ -19,6 +19,8 @@ const KILLS = Number(process.env.BENCH_KILLS ?? 50)
 const YIELD_EVERY_RECORDS = 50
 const LOOPS = ['tight', 'yield']
 const REPORT_EVERY_RECORDS = 100
+/** The pause before each measured run, after sync(1). */
+const SETTLE_MS = 300
 const MESSAGE = 'request handled'
 const SELF = fileURLToPath(import.meta.url)
 
@@ -44,6 +46,11 @@ const CONTENDERS = new Map([
   ['pino-sync', { label: 'pino sync', open: (path) => openPino(path, true) }],
   ['pino-async', { label: 'pino async', open: (path) => openPino(path, false) }],
 ])
+
+/** sync(1): the page cache's dirty pages go to disk now, not during the next measured run. */
+function settle() {
+  spawnSync('sync', { stdio: 'ignore' })
+}
 
 function countLines(path) {
   const text = readFileSync(path)
@@ -92,9 +99,14 @@ const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits
 
 async function throughputTable(dir) {
   const results = new Map([...CONTENDERS.keys()].map((id) => [id, []]))
+  const ids = [...CONTENDERS.keys()]
   for (let round = 0; round < RUNS; round++) {
-    for (const id of CONTENDERS.keys()) {
+    // Each round starts with another contender, and before each run the dirty pages of the
+    // last one are written out and the machine gets a moment: no run pays for another's writeback.
+    for (const id of [...ids.slice(round % ids.length), ...ids.slice(0, round % ids.length)]) {
       const path = join(dir, `${id}-${round}.log`)
+      settle()
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
       const { code, out } = await run(['child-throughput', id, path])
       if (code !== 0) throw new Error(`${id} run ${round} exited with ${code}`)
       results.get(id).push(JSON.parse(out))

@@ -14,6 +14,10 @@ import { SLOT, drainStep, type DrainTarget } from './ring-file.js'
 
 /** How long the worker waits between looks at the ring while records are coming. */
 export const DRAIN_POLL_MS = 1
+/** The worker writes once this many bytes wait (or a quarter of the ring)… */
+export const DRAIN_MIN_BYTES = 256 * 1024
+/** …or once the oldest waiting record has waited this long. */
+export const DRAIN_DELAY_MS = 10
 /** Empty polls in a row before the worker sleeps until notified. */
 export const IDLE_POLLS = 50
 /** The longest sleep; the worker looks at the ring at least this often. */
@@ -41,10 +45,22 @@ function run({ ringPath, target, ctl }: DrainWorkerData): void {
   }
   parentPort?.postMessage(WORKER_READY)
   let idle = 0
+  /** When the worker first saw records waiting that it has not drained yet. */
+  let waitingSince: number | undefined
   try {
     while (Atomics.load(ctl, CTL.STOP) === 0) {
-      if (view.load(SLOT.DRAINED) !== view.load(SLOT.WRITE)) {
+      const waiting = (view.load(SLOT.WRITE) - view.load(SLOT.DRAINED)) >>> 0
+      if (waiting !== 0) {
         idle = 0
+        // Records in the ring are as safe as in the file: fewer, larger writes leave the
+        // logging thread more of the machine (a batch waits at most DRAIN_DELAY_MS).
+        const now = performance.now()
+        waitingSince ??= now
+        if (waiting < DRAIN_MIN_BYTES && waiting < view.capacity / 4 && now - waitingSince < DRAIN_DELAY_MS) {
+          Atomics.wait(ctl, CTL.WAKE, Atomics.load(ctl, CTL.WAKE), DRAIN_POLL_MS)
+          continue
+        }
+        waitingSince = undefined
         const holder = Atomics.compareExchange(ctl, CTL.LOCK, 0, WORKER_TOKEN)
         if (holder !== 0) {
           // The sink's thread drains (spill, flush); wait for it to let go.
