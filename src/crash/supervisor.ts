@@ -6,23 +6,13 @@ import { createInterface } from 'node:readline'
 import { LEVEL_VALUES } from '../core/levels.js'
 import { createLogger } from '../create-logger.js'
 import { createRunFile } from '../layout/run-file.js'
+import { VERDICT_TEXT, type Verdict } from '../layout/verdict.js'
 import { resilientFileSink } from '../sinks/resilient.js'
 import { startCollector, type Collector } from '../transport/collector.js'
 import { formatSeconds } from './call-records.js'
 import { collectSystemInfo } from './system-info.js'
 
 /** How a supervised run ended. */
-export type Verdict = 'clean' | 'error' | 'uncaught' | 'signal' | 'oom' | 'sigkill' | 'hang'
-
-export const VERDICT_TEXT: Readonly<Record<Verdict, string>> = {
-  clean: 'clean exit',
-  error: 'error exit',
-  uncaught: 'uncaught exception',
-  signal: 'killed by a signal',
-  oom: 'killed by the OOM killer',
-  sigkill: 'SIGKILL from outside, possibly OOM',
-  hang: 'hung',
-}
 
 export const DEFAULT_RUN_HEARTBEAT_MS = 10_000
 /** How often the supervisor looks at the child's memory and heartbeats. */
