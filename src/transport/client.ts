@@ -16,7 +16,7 @@ import { decodeAck, decodeRingAnswer, encodeBye, encodeHeartbeat, encodeHello, e
 import { Spool } from './spool.js'
 import { RING_FALLBACK_WARNING_CODE, loadRingAddon } from '../ring/addon.js'
 import { createMappedRing } from '../ring/map-ring.js'
-import { DEFAULT_RING_BYTES, FORMAT_JSON, FORMAT_TEXT, PUBLISHED, RECORD_META_BYTES, RingWriter, SLOT, checkRingBytes, readMetaRecords, roundUpToPowerOfTwo, type RingView } from '../ring/ring-file.js'
+import { DEFAULT_RING_BYTES, FORMAT_JSON, FORMAT_TEXT, PUBLISHED, RECORD_META_BYTES, RECORD_OVERSIZE, RingWriter, SLOT, checkRingBytes, readMetaRecords, roundUpToPowerOfTwo, type RingView } from '../ring/ring-file.js'
 import { JsonFormatter } from '../core/format/json.js'
 
 export const DEFAULT_MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024
@@ -257,7 +257,9 @@ export class CollectorClient implements Sink {
   write(line: string, record: LogRecord): void {
     if (this.#ring !== undefined && (this.#bypassUntil === 0 || this.#caughtUp())) {
       if (this.#ringDropped === 0 || this.#tellRingDropped()) {
-        if (this.#ring.publish(line, record.level, record.time) === PUBLISHED || this.#ringFull(line, record)) return
+        const result = this.#ring.publish(line, record.level, record.time)
+        // A record larger than half the ring never waits for room: it takes the socket, in order.
+        if (result === PUBLISHED || (result !== RECORD_OVERSIZE && this.#ringFull(line, record))) return
       } else if (this.#whenFull === 'drop') {
         this.#ringDropped++
         return

@@ -203,6 +203,18 @@ for (const whenFull of ['spill', 'block', 'drop'] as const) {
   })
 }
 
+test('records larger than half the ring go through the socket at once, in order with the rest', { skip: NO_ADDON }, async (t) => {
+  const place = await placeFor(t)
+  await collectorAt(t, place)
+  const client = new CollectorClient({ socket: place.socket, name: 'big', format: 'json', durability: 'ring', ringSize: 4096, heartbeatInterval: 0 })
+  await client.connected()
+  const log = createLogger({ sinks: [client] })
+  for (let i = 0; i < 40; i++) log.info({ tag: 'big', i, pad: i % 4 === 0 ? 'x'.repeat(3000) : '' }, 'rec')
+  assert.equal(client.stats.ringFull, 0, 'no call waited for room that could never come')
+  await log.close()
+  assertExactly(recordsOf(place, 'big'), 40, 'big records')
+})
+
 test('a collector that cannot drain rings (no addon) says so; the client sends through the socket and nothing is lost', { skip: NO_ADDON }, async (t) => {
   const place = await placeFor(t)
   const collector = spawnNode(fixturePath('collector-process.mjs'), [place.socket, place.dir, '100 MB', '5'], { env: { [NO_ADDON_ENV]: '1' } })
