@@ -60,6 +60,7 @@ export interface CollectorOptions {
 
 /** What the collector writes a role's records into. */
 export interface RoleSink {
+  /** Whole records as the clients formatted them, each ending with a newline: one, or several at once (a step drained from a ring, when no onRecord or forward needs them one by one). */
   write(text: string): void
   flushSync(): void
   close(): Promise<void>
