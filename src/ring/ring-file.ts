@@ -350,6 +350,8 @@ export function readMetaRecords(view: RingView, from: number, to: number, maxByt
  * last. Throws RingCorruptError on a frame that cannot be.
  */
 function walkFrames(view: RingView, from: number, to: number, maxBytes: number, visit: (start: number, length: number) => void): { records: number; end: number } {
+  // A damaged header could claim up to 4 GiB published: that many frames to walk.
+  if (((to - from) >>> 0) > view.capacity) throw new RingCorruptError(`${(to - from) >>> 0} bytes published past the drained index, more than the ring's ${view.capacity}`)
   let bytes = 0
   let records = 0
   let at = from
@@ -363,7 +365,8 @@ function walkFrames(view: RingView, from: number, to: number, maxBytes: number, 
       at = (at + tail) >>> 0
       continue
     }
-    const frame = align4(FRAME_HEADER_BYTES + length)
+    // Checked before the frame is rounded up: a damaged length near 2³² would round to a negative int32.
+    const frame = length <= left ? align4(FRAME_HEADER_BYTES + length) : Number.POSITIVE_INFINITY
     if (frame > left || offset + frame > view.capacity) {
       throw new RingCorruptError(`record of ${length} bytes at index ${at} runs past the published bytes (${left} left)`)
     }
