@@ -1,14 +1,19 @@
 // The ring format as a decoder (docs/ring.md), in memory: what a producer publishes comes
 // back whole and in order across wraps and drains, with or without metadata; and a ring
 // whose bytes or indices are damaged gives RingCorruptError, never another error, a hang or
-// a read past the data area. Properties with fast-check; no addon needed (plain ArrayBuffers).
+// a read past the data area; recoverRing on damaged or foreign files refuses with a ring
+// error. Properties with fast-check; no addon needed (plain ArrayBuffers and files).
 import assert from 'node:assert/strict'
+import { rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import {
-  FORMAT_JSON, PUBLISHED, RECORD_META_BYTES, RECORD_OVERSIZE, RING_FULL, RING_HEADER_BYTES, RingCorruptError, RingView, RingWriter, SLOT,
+  FORMAT_JSON, PUBLISHED, RECORD_META_BYTES, RECORD_OVERSIZE, RING_FULL, RING_HEADER_BYTES, RingCorruptError, RingFormatError, RingView, RingWriter, SLOT,
   initHeader, readBatch, readMetaRecords,
 } from '../../src/ring/ring-file.ts'
+import { recoverRing } from '../../src/ring/recover.ts'
+import { tempDir } from '../helpers/tmp.ts'
 
 fc.configureGlobal({ includeErrorInReport: true })
 
@@ -117,5 +122,37 @@ test('property: damaged bytes or indices give RingCorruptError or records inside
       },
     ),
     { numRuns: 2000 },
+  )
+})
+
+test('property: recoverRing on a damaged ring file, or on any file, recovers or refuses with a ring error, and never throws another', async (t) => {
+  const dir = await tempDir(t)
+  fc.assert(
+    fc.property(
+      fc.array(line, { maxLength: 30 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 12 }),
+      fc.option(fc.uint8Array({ maxLength: 9000 })),
+      (lines, damage, garbage) => {
+        const ring = join(dir, 'r.ring')
+        const out = join(dir, 'out.log')
+        rmSync(out, { force: true })
+        const view = memoryRing(4096)
+        const writer = new RingWriter(view)
+        for (const text of lines) writer.publish(text)
+        // A dead owner: pid 0 is never a process.
+        view.store(SLOT.OWNER_PID, 0)
+        // A foreign file (random bytes), or the ring with some bytes damaged.
+        const bytes = garbage !== null ? Buffer.from(garbage) : Buffer.from(view.bytes)
+        for (const [at, byte] of damage) if (bytes.length > 0) bytes[at % bytes.length] = byte
+        writeFileSync(ring, bytes)
+        try {
+          const result = recoverRing(ring, { target: out })
+          assert.ok(result.records >= 0)
+        } catch (error) {
+          assert.ok(error instanceof RingFormatError || error instanceof RingCorruptError, `expected a ring error, got ${String(error)}`)
+        }
+      },
+    ),
+    { numRuns: 300 },
   )
 })
