@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { DEFAULT_LOG_DIR, listLogFiles } from '../layout/catalog.js'
 import { analyzeRunFile, LAST_RECORDS, logDirOf } from '../layout/postmortem.js'
+import { recoverRing } from '../ring/recover.js'
 import { renderPostmortemHtml } from '../layout/postmortem-html.js'
 import { formatPostmortem } from '../layout/postmortem-text.js'
 import { shouldColour } from '../sinks/console.js'
@@ -17,7 +19,8 @@ progress marks of the same run.
 
 FILE is a run file (text, loguru or JSON lines, plain or .gz), written by the program's
 own setupLogging() or by \`blackbox run\`; \`latest\` (the default) is the newest run file
-under DIR.
+under DIR. A ring left beside FILE (FILE.ring: durability 'ring', a process killed while
+logging) is recovered into FILE first, so the report has its last records.
 
 Options:
   --dir DIR        the log folder (default ${DEFAULT_LOG_DIR}): where \`latest\` looks and where the
@@ -32,6 +35,22 @@ run file or it cannot be read; 2 for a wrong command line.
 `
 
 /** `blackbox postmortem`: after a failure, what happened. */
+/**
+ * A file written with durability 'ring' by a process that was killed has its last records
+ * in `<file>.ring`: they go into the file first (as the next run of the program would do),
+ * so the report shows them. Said on stderr; a ring still in use is only mentioned.
+ */
+function recoverLeftRing(path: string): void {
+  const ring = `${path}.ring`
+  if (!existsSync(ring)) return
+  try {
+    const result = recoverRing(ring, { target: path })
+    if (result.records > 0 || result.dropped > 0) process.stderr.write(`blackbox postmortem: recovered ${result.records} records from ${ring}, left by a process that ended while logging\n`)
+  } catch (error) {
+    process.stderr.write(`blackbox postmortem: ${ring} was not recovered: ${(error as Error).message}\n`)
+  }
+}
+
 export const postmortemCommand: Command = (argv) =>
   runCommand('postmortem', POSTMORTEM_USAGE, argv, async () => {
     let parsed
@@ -62,6 +81,7 @@ export const postmortemCommand: Command = (argv) =>
     } else {
       path = target
     }
+    recoverLeftRing(path)
     const report = await analyzeRunFile(path, {
       dir: values.dir ?? logDirOf(path),
       ...(values.progress === undefined ? {} : { progress: values.progress }),

@@ -443,6 +443,23 @@ const MEMORY_KEYS = ['source', 'pid', 'unit', 'samples', 'min', 'max', 'mean', '
 const RECORD_KEYS = ['line', 'time', 'level', 'pid', 'message', 'stack', 'fields']
 const PROGRESS_KEYS = ['found', 'matchedBy', 'note', 'runId', 'job', 'statusPath', 'status', 'pid', 'updatedAt', 'completed', 'total', 'pct', 'lastItem', 'lastHeartbeat', 'lastBatch', 'checkpoint']
 
+test('a ring left beside the file by a killed process is recovered into it first: the report has its last records', async (t) => {
+  const path = join(await tempDir(t), 'app.log')
+  // 50 records in the ring only (no drain worker), then SIGKILL (test/fixtures/ring-undrained.mjs).
+  const made = spawnSync(process.execPath, [fixturePath('ring-undrained.mjs'), path, '50'], { encoding: 'utf8', timeout: RUN_TIMEOUT_MS })
+  if (made.stdout.startsWith('sync')) {
+    t.skip('the ring addon is not built: the fixture ran with durability sync')
+    return
+  }
+  assert.equal(made.signal, 'SIGKILL', made.stderr)
+  assert.equal(statSync(path).size, 0, 'before: the records are only in the ring')
+  const result = blackbox(['postmortem', path, '--json'])
+  assert.equal(result.status, 0, result.stderr)
+  assert.match(result.stderr, /recovered 50 records from .*app\.log\.ring/)
+  const report = JSON.parse(result.stdout) as Postmortem
+  assert.equal(report.lastRecords.at(-1)?.fields['i'], 49, 'the last record the process logged')
+})
+
 describe('blackbox postmortem --json and the command line', () => {
   test('--json: one object with the documented keys and types', async (t) => {
     const dir = await tempDir(t)
