@@ -23,8 +23,13 @@ export function escapeInline(text: string): string {
   return UNSAFE.test(text) ? text.replace(UNSAFE_ALL, escapeChar) : text
 }
 
-/** JSON.stringify leaves DEL, the C1 controls and U+2028/U+2029 raw; some readers split lines on them, terminals act on them. */
+/**
+ * JSON.stringify leaves DEL, the C1 controls and U+2028/U+2029 raw; some readers split lines
+ * on them, terminals act on them. A string whose UTF-8 is as long as itself is ASCII, where
+ * only DEL can be: two quick native calls clear the common case before the regular expression.
+ */
 export function escapeJsonUnsafe(json: string): string {
+  if (Buffer.byteLength(json) === json.length && !json.includes('\u007f')) return json
   return JSON_UNSAFE.test(json) ? json.replace(JSON_UNSAFE_ALL, escapeChar) : json
 }
 

@@ -10,15 +10,6 @@ function renderContext(context: LoggerContext): string {
 }
 
 /**
- * JSON.stringify leaves DEL, the C1 controls and U+2028/U+2029 raw. A line whose UTF-8 is as
- * long as the string is ASCII, so only DEL can be there: the common line is checked with two
- * quick native calls and escaped with the regular expression only when needed.
- */
-function escapeLine(line: string): string {
-  return Buffer.byteLength(line) === line.length && !line.includes('\u007f') ? line : escapeJsonUnsafe(line)
-}
-
-/**
  * JSON lines that pino's tools read unchanged: `level` (number), `time` (epoch ms), `pid`,
  * `hostname`, `name`, the bindings, the fields, `err`, then `msg`, as pino orders them.
  */
@@ -31,6 +22,6 @@ export class JsonFormatter implements Formatter {
     const context = record.context.render(this.key, renderContext)
     let body = record.fieldsJson ?? (record.fields === undefined ? '' : jsonMembers(JSON.stringify(record.fields)))
     if (record.err !== undefined) body += `,"err":${JSON.stringify(record.err)}`
-    return escapeLine(`{"level":${record.level},"time":${record.time}${this.#fixed}${context}${body},"msg":${jsonString(record.msg)}}\n`)
+    return escapeJsonUnsafe(`{"level":${record.level},"time":${record.time}${this.#fixed}${context}${body},"msg":${jsonString(record.msg)}}\n`)
   }
 }
