@@ -3,9 +3,9 @@ import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { DEFAULT_LOG_DIR, listLogFiles } from '../layout/catalog.js'
 import { analyzeRunFile, LAST_RECORDS, logDirOf } from '../layout/postmortem.js'
-import { recoverRing } from '../ring/recover.js'
 import { renderPostmortemHtml } from '../layout/postmortem-html.js'
 import { formatPostmortem } from '../layout/postmortem-text.js'
+import { recoverRing } from '../ring/recover.js'
 import { shouldColour } from '../sinks/console.js'
 import { EXIT_FAILURE, EXIT_OK, positiveIntegerOption, runCommand, UsageError, type Command } from './command.js'
 
@@ -34,7 +34,6 @@ Exit status: 0 when the report was made, whatever the run's verdict; 1 when ther
 run file or it cannot be read; 2 for a wrong command line.
 `
 
-/** `blackbox postmortem`: after a failure, what happened. */
 /**
  * A file written with durability 'ring' by a process that was killed has its last records
  * in `<file>.ring`: they go into the file first (as the next run of the program would do),
@@ -51,6 +50,7 @@ function recoverLeftRing(path: string): void {
   }
 }
 
+/** `blackbox postmortem`: after a failure, what happened. */
 export const postmortemCommand: Command = (argv) =>
   runCommand('postmortem', POSTMORTEM_USAGE, argv, async () => {
     let parsed

@@ -275,7 +275,12 @@ export class RingFileSink extends FileSink {
     this.#open = false
     Atomics.store(this.#ctl, CTL.STOP, 1)
     wakeWorker(this.#ctl)
-    if (this.#view.load(SLOT.DRAINED) === this.#view.load(SLOT.WRITE) && this.#view.load(SLOT.DROPPED) === 0) rmSync(this.ringPath, { force: true })
+    if (this.#ringEmpty()) rmSync(this.ringPath, { force: true })
+  }
+
+  /** Nothing left for the ring to keep: every record drained, every drop told. */
+  #ringEmpty(): boolean {
+    return this.#view.load(SLOT.DRAINED) === this.#view.load(SLOT.WRITE) && this.#view.load(SLOT.DROPPED) === 0
   }
 
   /**
@@ -315,7 +320,7 @@ export class RingFileSink extends FileSink {
     } finally {
       this.#open = false
     }
-    const empty = this.#view.load(SLOT.DRAINED) === this.#view.load(SLOT.WRITE) && this.#view.load(SLOT.DROPPED) === 0
+    const empty = this.#ringEmpty()
     await super.close()
     // Everything is in the file: the ring has nothing left to keep.
     if (empty) rmSync(this.ringPath, { force: true })

@@ -20,10 +20,14 @@ export interface Flushable {
 const live = new Set<Flushable>()
 
 function onExit(): void {
+  eachLiveSink((sink) => (sink.exitSync ? sink.exitSync() : sink.flushSync()))
+}
+
+/** Calls `act` on every live sink; one failing never stops the others. */
+function eachLiveSink(act: (sink: Flushable) => void): void {
   for (const sink of live) {
     try {
-      if (sink.exitSync) sink.exitSync()
-      else sink.flushSync()
+      act(sink)
     } catch {
       // The sink has reported its own failure; the others still get their turn.
     }
@@ -46,11 +50,5 @@ export function liveSinks(): readonly Flushable[] {
 
 /** Flushes every live sink; one failing never stops the others. */
 export function flushAllSinksSync(): void {
-  for (const sink of live) {
-    try {
-      sink.flushSync()
-    } catch {
-      // The sink has reported its own failure; the others still get their turn.
-    }
-  }
+  eachLiveSink((sink) => sink.flushSync())
 }

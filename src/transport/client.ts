@@ -265,20 +265,18 @@ export class CollectorClient implements Sink {
         return
       }
     }
-    const entry = { seq: ++this.#seq, timeMs: record.time, level: record.level, text: line }
     if (this.#ring !== undefined) {
       // The ring was full: through the socket (or the spool), and so every record after it
-      // until the collector has acknowledged them, which it does after draining the ring.
-      this.#bypassUntil = entry.seq
-      this.#send(encodeLogs([entry]), entry.seq)
+      // until the collector has written them, which it does after draining the ring.
+      this.#bypassUntil = this.#sendOne(line, record.level, record.time)
       return
     }
     // A ring client whose ring is gone (closed, or refused by the collector) sends as `sync`.
     if (this.durability !== 'batched') {
-      this.#send(encodeLogs([entry]), entry.seq)
+      this.#sendOne(line, record.level, record.time)
       return
     }
-    this.#batch.push(entry)
+    this.#batch.push({ seq: ++this.#seq, timeMs: record.time, level: record.level, text: line })
     this.#batchBytes += line.length
     if (this.#batchBytes >= CLIENT_BATCH_BYTES) this.flushSync()
     else this.#batchTimer ??= setTimeout(() => this.flushSync(), CLIENT_BATCH_INTERVAL_MS).unref()
@@ -375,10 +373,7 @@ export class CollectorClient implements Sink {
     this.failures.report(new Error(`the collector does not drain the ring (${reason}); sending through the socket instead`), 'ring')
     try {
       const { records, end } = readMetaRecords(view, view.load(SLOT.DRAINED), view.load(SLOT.WRITE))
-      for (const record of records) {
-        const seq = ++this.#seq
-        this.#send(encodeLogs([{ seq, timeMs: record.time, level: record.level, text: record.text.toString('utf8') }]), seq)
-      }
+      for (const record of records) this.#sendOne(record.text.toString('utf8'), record.level, record.time)
       view.store(SLOT.DRAINED, end)
       rmSync(this.ringPath as string, { force: true })
     } catch (error) {
@@ -391,9 +386,7 @@ export class CollectorClient implements Sink {
       // Still full: the notice goes through the socket, after what the ring holds.
       const notice = this.#dropNotice(this.#ringDropped, 'ring full')
       this.#ringDropped = 0
-      const seq = ++this.#seq
-      this.#bypassUntil = seq
-      this.#send(encodeLogs([{ seq, timeMs: notice.time, level: notice.level, text: this.formatter.format(notice) }]), seq)
+      this.#bypassUntil = this.#sendOne(this.formatter.format(notice), notice.level, notice.time)
     }
     if (this.#batchTimer) clearTimeout(this.#batchTimer)
     this.#batchTimer = undefined
@@ -434,6 +427,13 @@ export class CollectorClient implements Sink {
         resolve()
       }
     })
+  }
+
+  /** One record in a frame of its own, numbered next: see #send. Returns its sequence number. */
+  #sendOne(text: string, level: number, timeMs: number): number {
+    const seq = ++this.#seq
+    this.#send(encodeLogs([{ seq, timeMs, level, text }]), seq)
+    return seq
   }
 
   /** A frame of records: straight into the socket when it can take it now, else into the spool. */
