@@ -4,7 +4,7 @@ import { basename } from 'node:path'
 import { levelValue, type LevelInput } from '../../core/levels.js'
 import { serialize, type Plain } from '../../core/serialize.js'
 import { checkChoice, checkObject } from '../syslog/options.js'
-import { durationOption, integerOption, urlOption } from '../webhook/options.js'
+import { integerOption, resolveDeliverySettings, urlOption, type DeliveryOptions, type DeliverySettings } from '../webhook/options.js'
 import { wellFormedEntries } from './any-value.js'
 import { OTLP_ENCODINGS, type OtlpEncoding } from './encoding.js'
 
@@ -30,7 +30,7 @@ export const OTLP_FLUSH_TIMEOUT_MS = 5_000
 export const OTLP_EXIT_TIMEOUT_MS = 2_000
 
 /** Options of `otlpSink()`. Durations are in milliseconds. */
-export interface OtlpSinkOptions {
+export interface OtlpSinkOptions extends DeliveryOptions {
   /** The OTLP/HTTP logs endpoint, path included: `http://localhost:4318/v1/logs`. */
   url: string
   /**
@@ -46,40 +46,27 @@ export interface OtlpSinkOptions {
   level?: LevelInput
   /** Records per request, at most; default 512. A full batch is sent at once. */
   batchSize?: number
-  /** The longest a record waits to be batched with the next ones; default 1,000 ms. */
-  batchInterval?: number
-  /** Records held while waiting to be sent; when full, the oldest are dropped and counted; default 2,048. */
-  maxQueue?: number
-  /** Retries of a request after a 429, 502, 503, 504, a network error or a timeout; default 5. Then it is dropped and counted. */
-  maxRetries?: number
-  /** The first backoff after a failure, doubled each retry, with jitter; default 1,000 ms. A `Retry-After` is waited instead. */
-  retryBaseDelay?: number
-  /** The longest backoff; default 30,000 ms. */
-  retryMaxDelay?: number
-  /** How long one request may take, answer included; default 10,000 ms. */
-  timeout?: number
-  /** The longest `flush()` (and `close()`) waits for the queue to empty; default 5,000 ms. */
-  flushTimeout?: number
-  /** The longest `flushSync()` blocks, on process exit or after a `fatal` record; default 2,000 ms. */
-  exitTimeout?: number
 }
 
 /** The options, checked once, with the defaults filled in. */
-export interface OtlpSettings {
+export interface OtlpSettings extends DeliverySettings {
   readonly url: URL
   readonly encoding: OtlpEncoding
   readonly resource: ReadonlyMap<string, Plain>
   readonly headers: Readonly<Record<string, string>>
   readonly level: number
   readonly batchSize: number
-  readonly batchIntervalMs: number
-  readonly maxQueue: number
-  readonly maxRetries: number
-  readonly retryBaseDelayMs: number
-  readonly retryMaxDelayMs: number
-  readonly timeoutMs: number
-  readonly flushTimeoutMs: number
-  readonly exitTimeoutMs: number
+}
+
+const OTLP_DELIVERY: DeliverySettings = {
+  batchIntervalMs: OTLP_BATCH_INTERVAL_MS,
+  maxQueue: OTLP_MAX_QUEUE_RECORDS,
+  maxRetries: OTLP_MAX_RETRIES,
+  retryBaseDelayMs: OTLP_RETRY_BASE_DELAY_MS,
+  retryMaxDelayMs: OTLP_RETRY_MAX_DELAY_MS,
+  timeoutMs: OTLP_TIMEOUT_MS,
+  flushTimeoutMs: OTLP_FLUSH_TIMEOUT_MS,
+  exitTimeoutMs: OTLP_EXIT_TIMEOUT_MS,
 }
 
 /** Headers the sink sets itself from the encoding and the body; given ones would contradict them. */
@@ -152,13 +139,6 @@ export function resolveOtlpSettings(options: OtlpSinkOptions): OtlpSettings {
     headers: headersOption(options.headers),
     level: options.level === undefined ? 0 : levelValue(options.level),
     batchSize: integerOption(options.batchSize, 'batchSize', OTLP_BATCH_SIZE, 1),
-    batchIntervalMs: durationOption(options.batchInterval, 'batchInterval', OTLP_BATCH_INTERVAL_MS),
-    maxQueue: integerOption(options.maxQueue, 'maxQueue', OTLP_MAX_QUEUE_RECORDS, 1),
-    maxRetries: integerOption(options.maxRetries, 'maxRetries', OTLP_MAX_RETRIES, 0),
-    retryBaseDelayMs: durationOption(options.retryBaseDelay, 'retryBaseDelay', OTLP_RETRY_BASE_DELAY_MS),
-    retryMaxDelayMs: durationOption(options.retryMaxDelay, 'retryMaxDelay', OTLP_RETRY_MAX_DELAY_MS),
-    timeoutMs: durationOption(options.timeout, 'timeout', OTLP_TIMEOUT_MS),
-    flushTimeoutMs: durationOption(options.flushTimeout, 'flushTimeout', OTLP_FLUSH_TIMEOUT_MS),
-    exitTimeoutMs: durationOption(options.exitTimeout, 'exitTimeout', OTLP_EXIT_TIMEOUT_MS),
+    ...resolveDeliverySettings(options, OTLP_DELIVERY),
   }
 }

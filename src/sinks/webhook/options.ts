@@ -21,19 +21,15 @@ export const WEBHOOK_FLUSH_TIMEOUT_MS = 5_000
 /** The longest `flushSync()` (process exit, `fatal`) blocks while it sends what is pending. */
 export const WEBHOOK_EXIT_TIMEOUT_MS = 2_000
 
-/** Options every webhook sink takes. Durations are in milliseconds. */
-export interface WebhookSinkBaseOptions extends SinkOptions {
-  /** The lowest level sent; default `'error'`: a chat is for what needs a human. */
-  level?: LevelInput
-  /** How each record's line reads; default `'[{level}] {message}{fields}'` for chats. */
-  format?: FormatOption
+/** How a batching HTTP sink (a webhook, OTLP) queues, retries and waits. Durations are in milliseconds. */
+export interface DeliveryOptions {
   /** The longest a record waits to be batched with the next ones; default 1,000 ms. */
   batchInterval?: number
-  /** Records held while waiting to be sent; when full, the oldest are dropped and counted; default 1,000. */
+  /** Records held while waiting to be sent; when full, the oldest are dropped and counted; default 1,000 (webhooks), 2,048 (OTLP). */
   maxQueue?: number
-  /** Retries of a message after a 429, a 5xx, a network error or a timeout; default 5. Then it is dropped and counted. */
+  /** Retries of a request after a 429, a 5xx (OTLP: 502, 503, 504), a network error or a timeout; default 5. Then it is dropped and counted. */
   maxRetries?: number
-  /** The first backoff after a failure, doubled each retry, with jitter; default 1,000 ms. A 429 waits what the service says instead. */
+  /** The first backoff after a failure, doubled each retry, with jitter; default 1,000 ms. A wait the service asks for (`Retry-After`) is waited instead. */
   retryBaseDelay?: number
   /** The longest backoff; default 30,000 ms. */
   retryMaxDelay?: number
@@ -45,10 +41,16 @@ export interface WebhookSinkBaseOptions extends SinkOptions {
   exitTimeout?: number
 }
 
-/** The options above, checked once, with defaults filled in. */
-export interface WebhookSettings {
-  readonly level: number
-  readonly formatter: Formatter
+/** Options every webhook sink takes. Durations are in milliseconds. */
+export interface WebhookSinkBaseOptions extends SinkOptions, DeliveryOptions {
+  /** The lowest level sent; default `'error'`: a chat is for what needs a human. */
+  level?: LevelInput
+  /** How each record's line reads; default `'[{level}] {message}{fields}'` for chats. */
+  format?: FormatOption
+}
+
+/** How a batching HTTP sink (a webhook, OTLP) queues, retries and waits: checked once, defaults filled in. */
+export interface DeliverySettings {
   readonly batchIntervalMs: number
   readonly maxQueue: number
   readonly maxRetries: number
@@ -57,6 +59,12 @@ export interface WebhookSettings {
   readonly timeoutMs: number
   readonly flushTimeoutMs: number
   readonly exitTimeoutMs: number
+}
+
+/** The options above, checked once, with defaults filled in. */
+export interface WebhookSettings extends DeliverySettings {
+  readonly level: number
+  readonly formatter: Formatter
 }
 
 function describe(value: unknown): string {
@@ -90,19 +98,37 @@ export function urlOption(value: unknown, option: string): URL {
   throw new TypeError(`Expected \`${option}\` to be an http(s) URL, got ${describeSecret(value)}`)
 }
 
+/** Checks the delivery options in this order, each against its default; throws on the first bad one. */
+export function resolveDeliverySettings(options: DeliveryOptions, defaults: DeliverySettings): DeliverySettings {
+  return {
+    batchIntervalMs: durationOption(options.batchInterval, 'batchInterval', defaults.batchIntervalMs),
+    maxQueue: integerOption(options.maxQueue, 'maxQueue', defaults.maxQueue, 1),
+    maxRetries: integerOption(options.maxRetries, 'maxRetries', defaults.maxRetries, 0),
+    retryBaseDelayMs: durationOption(options.retryBaseDelay, 'retryBaseDelay', defaults.retryBaseDelayMs),
+    retryMaxDelayMs: durationOption(options.retryMaxDelay, 'retryMaxDelay', defaults.retryMaxDelayMs),
+    timeoutMs: durationOption(options.timeout, 'timeout', defaults.timeoutMs),
+    flushTimeoutMs: durationOption(options.flushTimeout, 'flushTimeout', defaults.flushTimeoutMs),
+    exitTimeoutMs: durationOption(options.exitTimeout, 'exitTimeout', defaults.exitTimeoutMs),
+  }
+}
+
+const WEBHOOK_DELIVERY: DeliverySettings = {
+  batchIntervalMs: WEBHOOK_BATCH_INTERVAL_MS,
+  maxQueue: WEBHOOK_MAX_QUEUE_RECORDS,
+  maxRetries: WEBHOOK_MAX_RETRIES,
+  retryBaseDelayMs: WEBHOOK_RETRY_BASE_DELAY_MS,
+  retryMaxDelayMs: WEBHOOK_RETRY_MAX_DELAY_MS,
+  timeoutMs: WEBHOOK_TIMEOUT_MS,
+  flushTimeoutMs: WEBHOOK_FLUSH_TIMEOUT_MS,
+  exitTimeoutMs: WEBHOOK_EXIT_TIMEOUT_MS,
+}
+
 /** Checks the options every webhook sink shares; throws on the first bad one. */
 export function resolveWebhookSettings(options: WebhookSinkBaseOptions, defaultFormat: string): WebhookSettings {
   return {
     level: levelValue(options.level ?? 'error'),
     formatter: resolveFormat(options.format, defaultFormat),
-    batchIntervalMs: durationOption(options.batchInterval, 'batchInterval', WEBHOOK_BATCH_INTERVAL_MS),
-    maxQueue: integerOption(options.maxQueue, 'maxQueue', WEBHOOK_MAX_QUEUE_RECORDS, 1),
-    maxRetries: integerOption(options.maxRetries, 'maxRetries', WEBHOOK_MAX_RETRIES, 0),
-    retryBaseDelayMs: durationOption(options.retryBaseDelay, 'retryBaseDelay', WEBHOOK_RETRY_BASE_DELAY_MS),
-    retryMaxDelayMs: durationOption(options.retryMaxDelay, 'retryMaxDelay', WEBHOOK_RETRY_MAX_DELAY_MS),
-    timeoutMs: durationOption(options.timeout, 'timeout', WEBHOOK_TIMEOUT_MS),
-    flushTimeoutMs: durationOption(options.flushTimeout, 'flushTimeout', WEBHOOK_FLUSH_TIMEOUT_MS),
-    exitTimeoutMs: durationOption(options.exitTimeout, 'exitTimeout', WEBHOOK_EXIT_TIMEOUT_MS),
+    ...resolveDeliverySettings(options, WEBHOOK_DELIVERY),
   }
 }
 
