@@ -41,7 +41,7 @@ export { syslogSink, SyslogSink, SYSLOG_QUEUE_BYTES, SOCKET_HIGH_WATER_BYTES, WR
 export { relpSink, RelpSink, DEFAULT_RELP_PORT, RELP_FLUSH_TIMEOUT_MS, type RelpSinkOptions } from './sinks/syslog/relp-sink.js'
 export { Rfc5424Formatter, DEFAULT_ENTERPRISE_ID, type Rfc5424Options } from './sinks/syslog/rfc5424.js'
 export { FACILITIES, SEVERITY_OF_LEVEL, type Facility } from './sinks/syslog/priority.js'
-export { FlushTimeoutError } from './sinks/syslog/flush-timeout.js'
+export { FlushTimeoutError } from './sinks/delivery/flush-timeout.js'
 export { RELP_WINDOW_FRAMES, RELP_ACK_TIMEOUT_MS } from './sinks/syslog/relp-client.js'
 export { SPOOL_MAX_BYTES, SPOOL_COMPACT_BYTES, SPOOL_CACHE_BYTES, MAX_SPOOL_SLOTS } from './sinks/syslog/spool.js'
 export type { Framing } from './sinks/syslog/framing.js'

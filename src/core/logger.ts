@@ -53,6 +53,8 @@ interface Shared {
   readonly limits: SerializeLimits
   /** Every sink formats JSON and nothing is redacted: fields go straight to JSON text, with no copy. */
   readonly fieldsAsJson: boolean
+  /** Set by the first `close()` of the logger or a child. */
+  closing?: Promise<void>
 }
 
 const OWN_FILE = new URL(import.meta.url).pathname
@@ -178,16 +180,21 @@ export class Logger {
     }
   }
 
-  /** Flushes and closes every sink; the children share them and are closed too. */
-  async close(): Promise<void> {
-    await this.flush()
-    await Promise.all(this.#shared.slots.map(async (slot) => {
+  /**
+   * Closes every sink, which flushes it once (within its `flushTimeout`) and then ends it
+   * (within its `closeTimeout`); the children share the sinks and are closed too. The logger
+   * does not flush first: a second flush would wait a second `flushTimeout` on a peer that
+   * did not answer the first. Always settles; a second call gets the same promise.
+   */
+  close(): Promise<void> {
+    this.#shared.closing ??= Promise.all(this.#shared.slots.map(async (slot) => {
       try {
         await slot.sink.close()
       } catch (error) {
         slot.failures.report(error, 'close')
       }
-    }))
+    })).then(() => undefined)
+    return this.#shared.closing
   }
 
   #bindMethods(): void {

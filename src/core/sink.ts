@@ -17,6 +17,10 @@ export interface Sink {
   flush(): Promise<void>
   /** Pushes everything out before returning; used on every exit path. */
   flushSync(): void
+  /**
+   * Flushes what the sink holds, once, then lets go of its resources; always settles. The
+   * logger's `close()` calls only this (not `flush()` first). See docs/sinks.md, "Lifecycle".
+   */
   close(): Promise<void>
 }
 
@@ -27,6 +31,7 @@ export interface Sink {
 export class FailureReport {
   #count = 0
   #lastError: unknown = undefined
+  #lossTold = false
 
   /** `subject` and `after` word the block for a reporter that is not a sink (the progress files). */
   constructor(
@@ -41,6 +46,21 @@ export class FailureReport {
 
   get lastError(): unknown {
     return this.#lastError
+  }
+
+  /**
+   * Says once, at the sink's end (`close()` or exit), how many records it did not deliver:
+   * `blackbox: sink "relp 10.0.0.5:2514": 12 records not delivered: they stay in the spool …`.
+   * `why` follows the count as written. A second call says nothing: the loss is told once.
+   */
+  tellLoss(count: number, why: string): void {
+    if (count <= 0 || this.#lossTold) return
+    this.#lossTold = true
+    try {
+      writeSync(2, `blackbox: sink "${this.sinkName}": ${count === 1 ? '1 record' : `${count} records`} not delivered${why}\n`)
+    } catch {
+      // stderr itself is gone: there is nowhere left to say it.
+    }
   }
 
   report(error: unknown, during = 'write'): void {

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { Logger } from '../core/logger.js'
-import { flushAllSinksSync } from '../sinks/registry.js'
+import { addEndingHook, flushAllSinksSync } from '../sinks/registry.js'
 import { formatSeconds, messageOf, recordEnd, type CallOutcome } from './call-records.js'
 import { startHeartbeat, type Heartbeat } from './heartbeat.js'
 import { collectSystemInfo, describeSystem } from './system-info.js'
@@ -136,6 +136,7 @@ class GuardImpl implements CrashGuard {
   readonly startedAt = Date.now()
   #installed = true
   #attached = false
+  #removeEndingHook: (() => void) | undefined
   #cleanedUp = false
   #heartbeat: Heartbeat | undefined
   #beforeExitSeen = false
@@ -178,7 +179,7 @@ class GuardImpl implements CrashGuard {
       process.on('unhandledRejection', this.#onRejection)
     }
     for (const signal of this.#signals) process.on(signal, this.#onSignal)
-    process.on('exit', this.#onExit)
+    this.#removeEndingHook = addEndingHook(this.#onExit)
     process.on('beforeExit', this.#onBeforeExit)
     if (this.options.warnings !== false) process.on('warning', this.#onWarning)
   }
@@ -189,7 +190,8 @@ class GuardImpl implements CrashGuard {
     process.removeListener('uncaughtExceptionMonitor', this.#onUncaught)
     process.removeListener('unhandledRejection', this.#onRejection)
     for (const signal of this.#signals) process.removeListener(signal, this.#onSignal)
-    process.removeListener('exit', this.#onExit)
+    this.#removeEndingHook?.()
+    this.#removeEndingHook = undefined
     process.removeListener('beforeExit', this.#onBeforeExit)
     process.removeListener('warning', this.#onWarning)
   }

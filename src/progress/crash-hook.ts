@@ -1,4 +1,5 @@
 import type { Logger } from '../core/logger.js'
+import { addEndingHook } from '../sinks/registry.js'
 import { activeGuardLogger, guardOf, unwrapRejection, type CrashInfo } from '../crash/guard.js'
 
 /** The longest failure reason kept in a status, in characters. */
@@ -45,7 +46,7 @@ export type StopWatching = () => void
  *   `uncaughtExceptionMonitor` (which, unlike `uncaughtException`, changes nothing about
  *   what Node then does);
  * - `exit`, with its code (after `process.exit()`, the end of the event loop, and the
- *   fatal errors above);
+ *   fatal errors above), through the registry's ending hooks: before the sinks' last flush;
  * - a signal, through the crash guard of `logger` (or the newest installed guard). A
  *   signal ends a Node process without running any JavaScript unless something listens
  *   for it, and listening here would change what the signal does; the guard listens
@@ -61,7 +62,7 @@ export function watchEnding(listener: EndingListener, logger?: Logger): StopWatc
   }
   const onExit = (code: number): void => listener.onExit(code)
   process.on('uncaughtExceptionMonitor', onUncaught)
-  process.on('exit', onExit)
+  const removeEndingHook = addEndingHook(onExit)
   const guardLogger = logger ?? activeGuardLogger()
   const guard = guardLogger === undefined ? undefined : guardOf(guardLogger)
   const stopGuard = guard?.addCrashListener((info) => listener.onFatal(describeCrash(info)))
@@ -70,7 +71,7 @@ export function watchEnding(listener: EndingListener, logger?: Logger): StopWatc
     if (stopped) return
     stopped = true
     process.removeListener('uncaughtExceptionMonitor', onUncaught)
-    process.removeListener('exit', onExit)
+    removeEndingHook()
     stopGuard?.()
   }
 }

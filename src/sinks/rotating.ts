@@ -77,7 +77,6 @@ export class RotatingFileSink extends FileSink {
     this.#releaseLock = releaseLock
     this.#clock = options.clock ?? Date.now
     this.#names = new BackupNames(this.path)
-    process.on('exit', this.#releaseLock)
     const now = this.#clock()
     const current = this.#currentStat()
     this.#size = current?.size ?? 0
@@ -263,12 +262,20 @@ export class RotatingFileSink extends FileSink {
     this.#queue(async () => this.#applyRetention())
   }
 
+  /** At exit (the registry's one exit path): what is batched goes out, then the lock is released. */
+  exitSync(): void {
+    try {
+      this.flushSync()
+    } finally {
+      this.#releaseLock()
+    }
+  }
+
   override async close(): Promise<void> {
     try {
       await super.close()
       await this.#background
     } finally {
-      process.removeListener('exit', this.#releaseLock)
       this.#releaseLock()
     }
   }

@@ -159,7 +159,6 @@ export class CollectorClient implements Sink {
   #backoff = RECONNECT_MIN_MS
   #ackWaiters: { seq: number; resolve: () => void }[] = []
   #connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = []
-  readonly #onExit = (code: number): void => this.#exit(code)
 
   constructor(options: CollectorClientOptions) {
     if (options === null || typeof options !== 'object' || typeof options.socket !== 'string' || options.socket === '') {
@@ -190,7 +189,6 @@ export class CollectorClient implements Sink {
     this.durability = this.ringPath === undefined && durability === 'ring' ? 'sync' : durability
     this.#spool.describe(this.#hello())
     registerSink(this)
-    process.on('exit', this.#onExit)
     if (this.#heartbeatInterval > 0) {
       this.#heartbeatTimer = setInterval(() => this.#sendHeartbeat(), this.#heartbeatInterval).unref()
       this.#loopDelay = monitorEventLoopDelay({ resolution: 10 })
@@ -736,9 +734,12 @@ export class CollectorClient implements Sink {
     }
   }
 
-  // On exit: the batch goes out, a BYE says it was an exit (with its code), and what the
-  // collector has not acknowledged stays in the spool for it to deliver.
-  #exit(code: number): void {
+  /**
+   * At exit (the registry's one exit path, after the crash guard's ending record): the batch
+   * goes out, a BYE says it was an exit (with its code), and what the collector has not
+   * acknowledged stays in the spool for it to deliver.
+   */
+  exitSync(code: number): void {
     this.flushSync()
     if (this.#connected && !this.#spooling && this.#fd !== undefined) this.#writeDirect(encodeBye({ reason: `exit code ${code}` }))
     this.#persistInFlight()
@@ -770,7 +771,6 @@ export class CollectorClient implements Sink {
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer)
     this.#loopDelay?.disable()
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer)
-    process.removeListener('exit', this.#onExit)
     unregisterSink(this)
     const socket = this.#socket
     if (socket && this.#connected) {

@@ -231,3 +231,15 @@ for (const whenFull of ['drop', 'block'] as const) {
     }
   })
 }
+
+test('one exit path: the crash guard’s "exiting with code" record reaches the collector before the client’s BYE', async (t) => {
+  const { socket, log, role } = await collectorIn(t)
+  const end = await spawnNode(fixturePath('guarded-client-exit.mjs'), [socket, 'Ending']).exited()
+  assert.equal(end.code, 3, end.stderr)
+  await waitUntil(() => /finished: Ending \(pid \d+\) said goodbye \(exit code 3\)/.test(log()), { what: 'the goodbye record', timeoutMs: 5000 })
+  await waitUntil(() => role().includes('"event":"exit"'), { what: `the guard's exit record in worker.log (it holds: ${JSON.stringify(role())})`, timeoutMs: 5000 })
+  const records = role().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { event?: string; code?: number })
+  assert.equal(records.at(-1)?.code, 3, 'the exit record is the last')
+  // The collector counts what it wrote for a client when the BYE arrives: all of them, so the exit record came first.
+  assert.equal(/said goodbye \(exit code 3\).* records=(\d+)/.exec(log())?.[1], String(records.length), log())
+})

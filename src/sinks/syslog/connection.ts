@@ -1,6 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls'
-import { Backoff } from './backoff.js'
+import { Backoff } from '../delivery/backoff.js'
+import { watchStuckWrites } from '../delivery/stuck-writes.js'
 
 /** How long a connection attempt (TCP and TLS handshake) may take before it is abandoned. */
 export const CONNECT_TIMEOUT_MS = 5_000
@@ -10,6 +11,8 @@ export const STABLE_CONNECTION_MS = 1_000
 export const KEEPALIVE_DELAY_MS = 30_000
 /** How long `close()` waits for the peer to finish the connection before it is destroyed. */
 export const CLOSE_TIMEOUT_MS = 2_000
+/** How long the synchronous send at exit may block, for the sinks that send at exit. */
+export const EXIT_TIMEOUT_MS = 1_000
 
 /** Where to connect, how, and how patiently. */
 export interface ConnectionOptions {
@@ -39,7 +42,10 @@ type State = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed'
 /**
  * One TCP or TLS connection that comes back: after a failure or a close by the peer it
  * reconnects with a growing delay (see `Backoff`) until `close()`. The socket and the
- * timers are unref'd: a logging connection never keeps a finished program alive.
+ * timers are unref'd: a logging connection never keeps a finished program alive. Nor does
+ * a peer that stops reading: when the program has finished and only this socket's pending
+ * writes hold it, the socket is destroyed (see `watchStuckWrites`). While `close()` runs,
+ * its bound keeps the process alive, so the line after `await close()` runs.
  */
 export class Connection {
   readonly #options: ConnectionOptions
@@ -95,7 +101,16 @@ export class Connection {
     if (this.#state === 'connected' || this.#state === 'connecting') this.#socket?.destroy(error)
   }
 
-  /** Ends the connection: lets what was written go out, waits for the peer at most `timeoutMs`, never reconnects. */
+  /** The socket, while there is one: the sinks write to it directly at exit. */
+  get socket(): Socket | undefined {
+    return this.#socket
+  }
+
+  /**
+   * Ends the connection: lets what was written go out, waits for the peer at most
+   * `timeoutMs`, then destroys the socket; never reconnects, and always settles. The bound's
+   * timer is ref'd, so a program awaiting this stays alive until it settles.
+   */
   async close(timeoutMs = CLOSE_TIMEOUT_MS): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = undefined
@@ -104,13 +119,20 @@ export class Connection {
     if (socket === undefined || socket.destroyed) return
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => socket.destroy(), timeoutMs)
-      timer.unref()
       socket.once('close', () => {
         clearTimeout(timer)
         resolve()
       })
       socket.end()
     })
+  }
+
+  /** Ends at once (the process is exiting): the socket is destroyed, nothing reconnects. */
+  destroy(): void {
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#state = 'closed'
+    this.#socket?.destroy()
   }
 
   #connect(): void {
@@ -128,6 +150,10 @@ export class Connection {
       socket.setKeepAlive(true, KEEPALIVE_DELAY_MS)
       this.#state = 'connected'
       this.#connectedAt = Date.now()
+      const stopWatch = watchStuckWrites(socket, () => {
+        socket.destroy(new Error(`${host}:${port} took no bytes and the program has finished: the connection was given up so the process can end`))
+      })
+      socket.once('close', stopWatch)
       this.#hooks.connected()
     })
     socket.on('timeout', () => {

@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram'
 import { lookup } from 'node:dns/promises'
-import { Backoff } from './backoff.js'
+import { Backoff } from '../delivery/backoff.js'
 
 /** Datagrams handed to the kernel and not yet confirmed; beyond this the sender waits (the sink's queue holds the rest). */
 export const MAX_INFLIGHT_DATAGRAMS = 64
@@ -46,6 +46,11 @@ export class DatagramSender {
     return this.#connected
   }
 
+  /** libuv hands a datagram to the kernel in the send call when its queue is empty, as it is below MAX_INFLIGHT_DATAGRAMS: none waits before it. */
+  get backlogBytes(): number {
+    return 0
+  }
+
   start(): void {
     if (this.#started) return
     this.#started = true
@@ -67,6 +72,11 @@ export class DatagramSender {
       done(error)
       this.#hooks.ready()
     })
+  }
+
+  /** Ends at once: the process is exiting. */
+  destroy(): void {
+    void this.close()
   }
 
   async close(): Promise<void> {

@@ -108,15 +108,19 @@ export class RelpClient {
     if (this.#state === 'open') this.#transmit(item)
   }
 
-  /** Ends the session (`close`, waiting for its answer within a bound) and the connection; nothing is resent afterwards. */
-  async close(): Promise<void> {
+  /**
+   * Ends the session (`close`, waiting for its answer) and the connection, together within
+   * `timeoutMs`; nothing is resent afterwards. The bound's timer is ref'd: a program awaiting
+   * this stays alive until it settles, and it always settles.
+   */
+  async close(timeoutMs: number): Promise<void> {
     if (this.#state === 'closed' || this.#state === 'closing') return
+    const deadline = Date.now() + timeoutMs
     if (this.#state === 'open' && this.#inflight.length === 0) {
       this.#state = 'closing'
       this.#closeTxnr = this.#nextTxnr()
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, RELP_CLOSE_TIMEOUT_MS)
-        timer.unref()
+        const timer = setTimeout(resolve, Math.min(timeoutMs, RELP_CLOSE_TIMEOUT_MS))
         this.#onClosed = () => {
           clearTimeout(timer)
           resolve()
@@ -126,7 +130,14 @@ export class RelpClient {
     }
     this.#state = 'closed'
     this.#stopAckTimer()
-    await this.#connection.close()
+    await this.#connection.close(Math.max(0, deadline - Date.now()))
+  }
+
+  /** Ends at once (the process is exiting): what was not acknowledged stays in the spool. */
+  destroy(): void {
+    this.#state = 'closed'
+    this.#stopAckTimer()
+    this.#connection.destroy()
   }
 
   #nextTxnr(): number {

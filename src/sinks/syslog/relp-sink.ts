@@ -4,9 +4,9 @@ import { LEVEL_VALUES, levelValue, type LevelInput } from '../../core/levels.js'
 import { LoggerContext, type LogRecord } from '../../core/record.js'
 import { FailureReport, type Sink } from '../../core/sink.js'
 import { registerSink, unregisterSink } from '../registry.js'
-import { MAX_RECONNECT_DELAY_MS, MIN_RECONNECT_DELAY_MS } from './backoff.js'
-import { CONNECT_TIMEOUT_MS } from './connection.js'
-import { FlushTimeoutError, FlushWaiters } from './flush-timeout.js'
+import { MAX_RECONNECT_DELAY_MS, MIN_RECONNECT_DELAY_MS } from '../delivery/backoff.js'
+import { CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, EXIT_TIMEOUT_MS } from './connection.js'
+import { FlushTimeoutError, FlushWaiters } from '../delivery/flush-timeout.js'
 import { checkHost, checkInteger, checkObject, checkPort, checkSize, fileSafe } from './options.js'
 import { RELP_ACK_TIMEOUT_MS, RELP_WINDOW_FRAMES, RelpClient, type RelpEntry } from './relp-client.js'
 import { Rfc5424Formatter, type Rfc5424Options } from './rfc5424.js'
@@ -31,8 +31,16 @@ export interface RelpSinkOptions extends Rfc5424Options {
   window?: number
   /** No answer for this long with frames outstanding, in ms, and the session is reopened; default 10,000. */
   ackTimeout?: number
-  /** How long `flush()` waits for acknowledgements, in ms; default 10,000. */
+  /** How long `flush()` waits for acknowledgements, in ms; default 10,000. `close()` flushes once, within it. */
   flushTimeout?: number
+  /** How long `close()` then waits for the server to end the session and the connection, in ms; default 2,000. */
+  closeTimeout?: number
+  /**
+   * At exit nothing needs sending: every record is in the spool, and the next run sends what
+   * was not acknowledged. The exit only destroys the connection, well within this bound, in
+   * ms (default 1,000); accepted for the one lifecycle of every network sink.
+   */
+  exitTimeout?: number
   /** How long a connection attempt may take, in ms; default 5,000. */
   connectTimeout?: number
   /** The first reconnect delay in ms; default 100, doubling up to `maxReconnectDelay`. */
@@ -67,10 +75,12 @@ export class RelpSink implements Sink {
   readonly #maxSpoolBytes: number
   readonly #client: RelpClient
   readonly #flushTimeoutMs: number
+  readonly #closeTimeoutMs: number
   readonly #waiters = new FlushWaiters()
   #spool: Spool | undefined
   #pumpScheduled = false
   #closed = false
+  #closing: Promise<void> | undefined
   #dropped = 0
   #droppedTotal = 0
   #refused = 0
@@ -87,6 +97,8 @@ export class RelpSink implements Sink {
     this.#spoolPath = options.spool ?? defaultSpoolPath(this.host, this.port)
     this.#maxSpoolBytes = checkSize(options.maxSpoolBytes, 'maxSpoolBytes', SPOOL_MAX_BYTES)
     this.#flushTimeoutMs = checkInteger(options.flushTimeout, 'flushTimeout', RELP_FLUSH_TIMEOUT_MS)
+    this.#closeTimeoutMs = checkInteger(options.closeTimeout, 'closeTimeout', CLOSE_TIMEOUT_MS)
+    checkInteger(options.exitTimeout, 'exitTimeout', EXIT_TIMEOUT_MS)
     const minDelay = checkInteger(options.minReconnectDelay, 'minReconnectDelay', MIN_RECONNECT_DELAY_MS)
     const clientOptions = {
       host: this.host,
@@ -169,12 +181,27 @@ export class RelpSink implements Sink {
   }
 
   /**
-   * Flushes (within `flushTimeout`, if a session is open) and ends the session. A drained spool is removed;
-   * one that still holds records is kept, with its lock, until the process ends, and the
-   * next run that opens it sends them. Records written after `close()` go to the spool too.
+   * Flushes once (within `flushTimeout`, if a session is open) and ends the session (within
+   * `closeTimeout`); always settles, and a second call gets the same promise. A drained
+   * spool is removed; one that still holds records is kept, with its lock, until the process
+   * ends, and the next run that opens it sends them (told once on stderr). Records written
+   * after `close()` go to the spool too.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  /** At exit: every record is in the spool already; what was not acknowledged is told once, and the connection destroyed. */
+  exitSync(): void {
     if (this.#closed) return
+    this.#closed = true
+    unregisterSink(this)
+    this.#client.destroy()
+    this.#tellLoss()
+  }
+
+  async #close(): Promise<void> {
     // With no session open there is nothing to wait for: the records are safe in the spool.
     if (this.#client.open) {
       try {
@@ -184,9 +211,18 @@ export class RelpSink implements Sink {
       }
     }
     this.#closed = true
-    await this.#client.close()
+    await this.#client.close(this.#closeTimeoutMs)
     unregisterSink(this)
+    this.#tellLoss()
     if (this.#spool !== undefined && this.#spool.pending === 0) this.#spool.close()
+  }
+
+  #tellLoss(): void {
+    const pending = this.pending
+    const parts = []
+    if (pending > 0) parts.push(`${pending} not acknowledged by ${this.host}:${this.port}: they stay in the spool ${this.spoolPath} for the next run`)
+    if (this.#droppedTotal > 0) parts.push(`${this.#droppedTotal} dropped: the spool was full or could not be written`)
+    this.failures.tellLoss(pending + this.#droppedTotal, ` (${parts.join('; ')})`)
   }
 
   #openSpool(): Spool | undefined {

@@ -2,11 +2,11 @@ import { LEVEL_VALUES, levelValue, type LevelInput } from '../../core/levels.js'
 import { LoggerContext, type LogRecord } from '../../core/record.js'
 import { FailureReport, type Sink } from '../../core/sink.js'
 import { registerSink, unregisterSink } from '../registry.js'
-import { Backoff, MAX_RECONNECT_DELAY_MS, MIN_RECONNECT_DELAY_MS } from './backoff.js'
+import { Backoff, MAX_RECONNECT_DELAY_MS, MIN_RECONNECT_DELAY_MS } from '../delivery/backoff.js'
 import { BoundedQueue, OVERFLOW_POLICIES, type OverflowPolicy } from './bounded-queue.js'
-import { CONNECT_TIMEOUT_MS, Connection } from './connection.js'
+import { CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, Connection, EXIT_TIMEOUT_MS } from './connection.js'
 import { DatagramSender } from './datagram.js'
-import { FlushTimeoutError, FlushWaiters } from './flush-timeout.js'
+import { FlushTimeoutError, FlushWaiters } from '../delivery/flush-timeout.js'
 import { checkFraming, frame, type Framing } from './framing.js'
 import { checkChoice, checkHost, checkInteger, checkObject, checkPort, checkSize, checkTls, type TlsOptions } from './options.js'
 import { Rfc5424Formatter, type Rfc5424Options } from './rfc5424.js'
@@ -58,8 +58,16 @@ export interface SyslogSinkOptions extends Rfc5424Options {
   maxReconnectDelay?: number
   /** How long a connection attempt may take, in ms; default 5,000. */
   connectTimeout?: number
-  /** How long `flush()` waits, in ms; default 5,000. */
+  /** How long `flush()` waits, in ms; default 5,000. `close()` flushes once, within it. */
   flushTimeout?: number
+  /** How long `close()` then waits for the receiver to end the connection, in ms; default 2,000. */
+  closeTimeout?: number
+  /**
+   * At exit, what is queued is handed to the socket at once; the process does not wait for a
+   * receiver that takes nothing. Accepted for the one lifecycle of every network sink; the
+   * exit never blocks longer than this, in ms (default 1,000).
+   */
+  exitTimeout?: number
 }
 
 const NOTICE_CONTEXT = new LoggerContext('blackbox', {})
@@ -72,7 +80,17 @@ interface Transport {
   readonly connected: boolean
   start(): void
   send(data: Buffer, done: (error?: Error | null) => void): void
-  close(): Promise<void>
+  /** Bytes handed over and not yet in the kernel. */
+  readonly backlogBytes: number
+  close(timeoutMs: number): Promise<void>
+  /** Ends at once: the process is exiting. */
+  destroy(): void
+}
+
+/** One hand-over to the transport, until it is confirmed in the kernel. */
+interface Sent {
+  readonly bytes: number
+  readonly records: number
 }
 
 /** A sink that sends RFC 5424 messages to a syslog receiver over TCP, TLS or UDP; see `syslogSink()`. */
@@ -90,10 +108,13 @@ export class SyslogSink implements Sink {
   readonly #transport: Transport
   readonly #maxDatagramBytes: number
   readonly #flushTimeoutMs: number
+  readonly #closeTimeoutMs: number
   readonly #waiters = new FlushWaiters()
-  #unconfirmed = 0
+  // Hand-overs not yet confirmed, oldest first: what the kernel may not have at exit.
+  readonly #unconfirmed: Sent[] = []
   #pumpScheduled = false
   #closed = false
+  #closing: Promise<void> | undefined
   #droppedAtClose = 0
 
   constructor(options: SyslogSinkOptions) {
@@ -112,6 +133,8 @@ export class SyslogSink implements Sink {
     this.formatter = new Rfc5424Formatter(options)
     this.#maxDatagramBytes = checkInteger(options.maxDatagramBytes, 'maxDatagramBytes', UDP_MAX_MESSAGE_BYTES, MIN_DATAGRAM_BYTES)
     this.#flushTimeoutMs = checkInteger(options.flushTimeout, 'flushTimeout', SYSLOG_FLUSH_TIMEOUT_MS)
+    this.#closeTimeoutMs = checkInteger(options.closeTimeout, 'closeTimeout', CLOSE_TIMEOUT_MS)
+    checkInteger(options.exitTimeout, 'exitTimeout', EXIT_TIMEOUT_MS)
     const maxQueueBytes = checkSize(options.maxQueueBytes, 'maxQueueBytes', SYSLOG_QUEUE_BYTES)
     this.#queue = new BoundedQueue(maxQueueBytes, checkChoice(options.overflow, 'overflow', OVERFLOW_POLICIES, 'drop-oldest'))
     const minDelay = checkInteger(options.minReconnectDelay, 'minReconnectDelay', MIN_RECONNECT_DELAY_MS)
@@ -189,16 +212,36 @@ export class SyslogSink implements Sink {
     await this.#waiters.wait(
       () => this.#idle(),
       this.#flushTimeoutMs,
-      () => new FlushTimeoutError(this.name, this.#queue.length + this.#unconfirmed, this.#flushTimeoutMs, 'handed to the kernel'),
+      () => new FlushTimeoutError(this.name, this.#queue.length + this.#unconfirmedRecords(), this.#flushTimeoutMs, 'handed to the kernel'),
     )
   }
 
   /**
-   * Closes the socket after a flush (within `flushTimeout`) if it is connected; when it is
-   * not, close() does not wait for it. What is still queued then is dropped, counted and reported.
+   * Flushes once (within `flushTimeout`) if the socket is connected, then ends the connection
+   * (within `closeTimeout`); always settles, and a second call gets the same promise. What is
+   * still queued then is dropped, counted, and told once on stderr.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  /**
+   * At exit (the registry's exit path): what is queued is handed to the socket now, whatever
+   * did not reach the kernel is counted and told once, and the socket is destroyed, so a
+   * receiver that takes nothing never holds the process.
+   */
+  exitSync(): void {
     if (this.#closed) return
+    this.#pump(true)
+    this.#closed = true
+    unregisterSink(this)
+    this.#droppedAtClose += this.#queue.length + this.#notInKernel()
+    this.#tellLoss('at exit')
+    this.#transport.destroy()
+  }
+
+  async #close(): Promise<void> {
     if (this.#transport.connected) {
       try {
         await this.flush()
@@ -213,11 +256,34 @@ export class SyslogSink implements Sink {
       this.#droppedAtClose += left
       this.failures.report(new Error(`${left} queued messages were dropped at close(): ${this.host}:${this.port} could not take them`), 'close')
     }
-    await this.#transport.close()
+    this.#tellLoss('at close()')
+    await this.#transport.close(this.#closeTimeoutMs)
+  }
+
+  #tellLoss(when: string): void {
+    this.failures.tellLoss(this.dropped, ` (dropped from the queue or not taken by ${this.host}:${this.port} ${when})`)
+  }
+
+  #unconfirmedRecords(): number {
+    let records = 0
+    for (const sent of this.#unconfirmed) records += sent.records
+    return records
+  }
+
+  /** Records of the newest hand-overs whose bytes are still before the kernel (a hand-over cut in part counts whole). */
+  #notInKernel(): number {
+    let backlog = this.#transport.backlogBytes
+    let records = 0
+    for (let index = this.#unconfirmed.length - 1; index >= 0 && backlog > 0; index--) {
+      const sent = this.#unconfirmed[index] as Sent
+      records += sent.records
+      backlog -= sent.bytes
+    }
+    return records
   }
 
   #idle(): boolean {
-    return this.#queue.length === 0 && this.#unconfirmed === 0
+    return this.#queue.length === 0 && this.#unconfirmed.length === 0
   }
 
   #encode(line: string, record: LogRecord): Buffer {
@@ -250,6 +316,7 @@ export class SyslogSink implements Sink {
       const batch: Buffer[] = []
       const dropped = this.#queue.takeDropped()
       if (dropped > 0) batch.push(this.#dropNotice(dropped))
+      const notices = batch.length
       let bytes = 0
       for (let next = this.#queue.peek(); next !== undefined; next = this.#queue.peek()) {
         if (batch.length > 0 && bytes + next.length > batchBytes) break
@@ -257,17 +324,18 @@ export class SyslogSink implements Sink {
         bytes += next.length
         this.#queue.shift()
       }
-      if (batchBytes === 0) for (const datagram of batch) this.#send(datagram)
-      else this.#send(batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch))
+      if (batchBytes === 0) batch.forEach((datagram, index) => this.#send(datagram, index < notices ? 0 : 1))
+      else this.#send(batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch), batch.length - notices)
     }
     this.#waiters.notify()
   }
 
-  #send(data: Buffer): void {
-    this.#unconfirmed++
+  #send(data: Buffer, records: number): void {
+    const sent: Sent = { bytes: data.length, records }
+    this.#unconfirmed.push(sent)
     this.#transport.send(data, () => {
       // Errors are reported by the transport; what was in flight then is gone (TCP syslog has no acknowledgements: see RELP).
-      this.#unconfirmed--
+      this.#unconfirmed.splice(this.#unconfirmed.indexOf(sent), 1)
       this.#waiters.notify()
     })
   }
@@ -280,9 +348,13 @@ export class SyslogSink implements Sink {
       get connected() {
         return connection.connected
       },
+      get backlogBytes() {
+        return connection.backlogBytes
+      },
       start: () => connection.start(),
       send: (data, done) => connection.write(data, done),
-      close: () => connection.close(),
+      close: (timeoutMs) => connection.close(timeoutMs),
+      destroy: () => connection.destroy(),
     }
   }
 }

@@ -96,13 +96,3 @@ export function classify(answer: HttpAnswer, scrub: (text: string) => string, ac
   if (status >= 500 || status === 408) return { kind: 'retry', error }
   return { kind: 'rejected', error }
 }
-
-/**
- * Exponential backoff with "equal jitter": the ceiling doubles from `baseMs` on each retry
- * up to `maxMs`, and the wait is between half the ceiling and the ceiling, so many
- * processes that failed together do not retry together, and none retries at once.
- */
-export function backoffMs(retry: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, retry - 1))
-  return ceiling / 2 + (random() * ceiling) / 2
-}

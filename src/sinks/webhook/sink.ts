@@ -12,7 +12,8 @@ import { post, type HttpAnswer } from './http.js'
 import type { WebhookSettings } from './options.js'
 import type { Entry, EntrySource, Packer, Payload } from './packer.js'
 import { BoundedQueue } from './queue.js'
-import { answerJson, backoffMs, bucketResetMs, classify, type Outcome } from './retry.js'
+import { answerJson, bucketResetMs, classify, type Outcome } from './retry.js'
+import { backoffMs } from '../delivery/backoff.js'
 import { Scrubber } from './secrets.js'
 
 /**

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { createLogger } from '../../../src/index.ts'
-import { FlushTimeoutError } from '../../../src/sinks/syslog/flush-timeout.ts'
+import { FlushTimeoutError } from '../../../src/sinks/delivery/flush-timeout.ts'
 import { otlpSink, type OtlpEncoding, type OtlpSinkOptions } from '../../../src/sinks/otlp/index.ts'
 import { waitUntil } from '../../helpers/process.ts'
 import { partialSuccessProtobuf, statusProtobuf } from './helpers/otlp-decode.ts'

@@ -4,7 +4,8 @@ import { describe, test } from 'node:test'
 import { DropTally } from '../../../src/sinks/webhook/drops.ts'
 import type { HttpAnswer } from '../../../src/sinks/webhook/http.ts'
 import { BoundedQueue } from '../../../src/sinks/webhook/queue.ts'
-import { MAX_RETRY_AFTER_MS, backoffMs, bucketResetMs, classify, retryAfterMs } from '../../../src/sinks/webhook/retry.ts'
+import { MAX_RETRY_AFTER_MS, bucketResetMs, classify, retryAfterMs } from '../../../src/sinks/webhook/retry.ts'
+import { backoffMs } from '../../../src/sinks/delivery/backoff.ts'
 import { Scrubber, describeSecret, secretsOfUrl } from '../../../src/sinks/webhook/secrets.ts'
 
 function answer(status: number, body: string | object = '', headers: Record<string, string> = {}): HttpAnswer {
