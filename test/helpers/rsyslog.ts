@@ -3,11 +3,12 @@
  * in a temporary directory, on free ports of 127.0.0.1, writing everything it receives
  * to one file through a template that shows each part of the message.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { createSocket } from 'node:dgram'
-import { join } from 'node:path'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { parseStructuredData, type SdElement } from './rfc5424-parser.ts'
 import { waitUntil } from './process.ts'
 import { tempDir, type CleanupHost } from './tmp.ts'
@@ -16,6 +17,10 @@ import { tempDir, type CleanupHost } from './tmp.ts'
 export const RSYSLOG_START_TIMEOUT_MS = 10_000
 /** How long a killed rsyslogd may take to be gone. */
 export const RSYSLOG_EXIT_TIMEOUT_MS = 5_000
+
+// rsyslog's message when an input module could not start (runtime/rsconf.c), e.g. imtcp
+// when the gtls driver is missing.
+const ACTIVATION_FAILED = /activation of module (\S+) failed/
 
 // PRI, severity, then each header field, the received timestamp as RFC 3339, the
 // structured data exactly as sent, and MSG; '|' separates them (no test value holds one
@@ -28,6 +33,86 @@ export interface RsyslogInputs {
   relp?: boolean
   /** imtcp with TLS (gtls, anonymous clients), a throwaway CA and server certificate made with openssl. */
   tls?: boolean
+}
+
+type InputName = keyof RsyslogInputs
+
+/** A file in rsyslogd's module directory that an input needs, and the Debian package that ships it. */
+interface ModuleFile {
+  readonly file: string
+  readonly debianPackage: string
+  readonly what: string
+}
+
+const IMTCP: ModuleFile = { file: 'imtcp.so', debianPackage: 'rsyslog', what: 'the TCP input' }
+
+// The gtls driver is loaded only when the listener is created, so `rsyslogd -N1` does not
+// notice it is missing: rsyslogd then runs without ever listening on the TLS port.
+const INPUT_MODULES: Readonly<Record<InputName, readonly ModuleFile[]>> = {
+  tcp: [IMTCP],
+  udp: [{ file: 'imudp.so', debianPackage: 'rsyslog', what: 'the UDP input' }],
+  relp: [{ file: 'imrelp.so', debianPackage: 'rsyslog-relp', what: 'the RELP input' }],
+  tls: [IMTCP, { file: 'lmnsd_gtls.so', debianPackage: 'rsyslog-gnutls', what: 'the GnuTLS network stream driver (gtls) that imtcp needs for TLS' }],
+}
+
+/** How each input shows in errors. */
+const INPUT_LABELS: Readonly<Record<InputName, string>> = {
+  tcp: 'imtcp',
+  udp: 'imudp',
+  relp: 'imrelp',
+  tls: 'imtcp with TLS (gtls)',
+}
+
+/** Where rsyslogd loads its modules from, and how that was found. */
+export interface ModuleDir {
+  readonly dir: string
+  readonly source: string
+}
+
+/** How `rsyslogUnavailable()` and `startRsyslog()` find rsyslogd's modules. */
+export interface RsyslogModuleOptions {
+  /**
+   * The module directory to check and to start rsyslogd with (`-M`); default the one
+   * `findRsyslogModuleDir()` finds. Tests point it at a copy that lacks a module.
+   */
+  moduleDir?: string
+}
+
+// A module no rsyslog has: asked to load it, rsyslogd names the file it tried.
+const PROBE_MODULE = 'blackbox_probe_missing'
+
+/**
+ * The directory this machine's rsyslogd loads modules from: asked of rsyslogd itself (a
+ * config check that loads a module that does not exist, so the error names the path it
+ * tried; this honours `RSYSLOG_MODDIR` and any architecture's directory), else the one
+ * that holds imtcp.so in Debian's `rsyslog` package. Undefined when neither says.
+ */
+export function findRsyslogModuleDir(): ModuleDir | undefined {
+  // A file, not /dev/stdin: node gives a child's stdin as a socket, which open(2) refuses.
+  const probeDir = mkdtempSync(join(tmpdir(), 'blackbox-rsyslog-probe-'))
+  let probe: SpawnSyncReturns<string>
+  try {
+    writeFileSync(join(probeDir, 'probe.conf'), `module(load="${PROBE_MODULE}")\n`)
+    probe = spawnSync('rsyslogd', ['-N1', '-f', join(probeDir, 'probe.conf')], { encoding: 'utf8' })
+  } finally {
+    rmSync(probeDir, { recursive: true, force: true })
+  }
+  const tried = new RegExp(`trying to load module (/\\S*/)${PROBE_MODULE}\\.so`).exec(`${probe.stdout ?? ''}${probe.stderr ?? ''}`)
+  if (tried?.[1] !== undefined) return { dir: tried[1].replace(/\/+$/, ''), source: 'rsyslogd -N1' }
+  const listing = spawnSync('dpkg', ['-L', 'rsyslog'], { encoding: 'utf8' })
+  const imtcp = (listing.stdout ?? '').split('\n').find((path) => path.endsWith(`/rsyslog/${IMTCP.file}`))
+  if (imtcp !== undefined) return { dir: dirname(imtcp), source: 'dpkg -L rsyslog' }
+  return undefined
+}
+
+/** The module directory to use: the one given, or the one rsyslogd reports. */
+function resolveModuleDir(options: RsyslogModuleOptions): ModuleDir | undefined {
+  return options.moduleDir === undefined ? findRsyslogModuleDir() : { dir: options.moduleDir, source: 'moduleDir' }
+}
+
+/** The inputs asked for, in a fixed order. */
+function inputsWanted(inputs: RsyslogInputs): InputName[] {
+  return (['tcp', 'udp', 'relp', 'tls'] as const).filter((name) => inputs[name] === true)
 }
 
 /** One line of rsyslog's output, taken apart. */
@@ -62,15 +147,52 @@ export interface Rsyslog {
   received(appName: string): Received[]
 }
 
-/** Why rsyslog cannot run here (missing programs), or undefined when it can. */
-export function rsyslogUnavailable(inputs: RsyslogInputs = {}): string | undefined {
+/**
+ * Why rsyslog cannot run the inputs asked for here, or undefined when it can: rsyslogd
+ * missing, a module an input needs missing from its module directory (the reason starts
+ * with the Debian package to install: `rsyslog-gnutls is not installed: …`), openssl
+ * missing for `tls`.
+ */
+export function rsyslogUnavailable(inputs: RsyslogInputs = {}, options: RsyslogModuleOptions = {}): string | undefined {
   const probe = spawnSync('rsyslogd', ['-v'], { encoding: 'utf8' })
   if (probe.error) return `rsyslogd is not installed (${probe.error.message}); .ci/run installs rsyslog, rsyslog-relp and rsyslog-gnutls`
-  if (inputs.tls) {
-    const openssl = spawnSync('openssl', ['version'], { encoding: 'utf8' })
-    if (openssl.error) return `openssl is not installed (${openssl.error.message})`
+  const moduleDir = resolveModuleDir(options)
+  // Not found: nothing to check against; startRsyslog() says what rsyslogd reports if an input fails.
+  if (moduleDir !== undefined) {
+    for (const input of inputsWanted(inputs)) {
+      for (const module of INPUT_MODULES[input]) {
+        if (existsSync(join(moduleDir.dir, module.file))) continue
+        return `${module.debianPackage} is not installed: rsyslogd's module directory ${moduleDir.dir} (from ${moduleDir.source}) has no ${module.file}, ${module.what}; the ${input} input cannot work (.ci/run installs ${module.debianPackage})`
+      }
+    }
   }
-  return undefined
+  return inputs.tls ? opensslUnavailable() : undefined
+}
+
+/** Why the throwaway certificates of `tls` cannot be made here (no openssl), or undefined. */
+export function opensslUnavailable(): string | undefined {
+  const openssl = spawnSync('openssl', ['version'], { encoding: 'utf8' })
+  return openssl.error ? `openssl is not installed (${openssl.error.message})` : undefined
+}
+
+/** What `rsyslogOrSkip()` needs of a test context. */
+export interface SkipHost extends CleanupHost {
+  skip(message?: string): void
+  diagnostic(message: string): void
+}
+
+/** Starts rsyslog with the inputs asked for, or skips the test saying why it cannot run here. */
+export async function rsyslogOrSkip(t: SkipHost, inputs: RsyslogInputs, options: RsyslogModuleOptions = {}): Promise<Rsyslog | undefined> {
+  // Found once, so the directory checked is the one rsyslogd is started with.
+  const moduleDir = options.moduleDir ?? findRsyslogModuleDir()?.dir
+  const resolved: RsyslogModuleOptions = moduleDir === undefined ? {} : { moduleDir }
+  const why = rsyslogUnavailable(inputs, resolved)
+  if (why !== undefined) {
+    t.diagnostic(why)
+    t.skip(why)
+    return undefined
+  }
+  return startRsyslog(t, inputs, resolved)
 }
 
 /** A port free on 127.0.0.1 for TCP (and, with `udp`, for UDP too) right now. */
@@ -145,9 +267,11 @@ export function parseOutputLine(line: string): Received {
 
 /**
  * Starts rsyslogd with the inputs asked for; it is killed when the test ends. Call
- * `rsyslogUnavailable()` first and skip the test (saying why) when it returns a reason.
+ * `rsyslogUnavailable()` first and skip the test (saying why) when it returns a reason,
+ * or use `rsyslogOrSkip()`. Rejects, naming the inputs and with rsyslogd's output, when
+ * an input does not listen.
  */
-export async function startRsyslog(t: CleanupHost, inputs: RsyslogInputs): Promise<Rsyslog> {
+export async function startRsyslog(t: CleanupHost, inputs: RsyslogInputs, options: RsyslogModuleOptions = {}): Promise<Rsyslog> {
   let child: ChildProcess | undefined
   let stderr = ''
   let exited: Promise<void> = Promise.resolve()
@@ -198,23 +322,38 @@ export async function startRsyslog(t: CleanupHost, inputs: RsyslogInputs): Promi
   const configPath = join(dir, 'rsyslog.conf')
   writeFileSync(configPath, config)
 
+  // With -M, rsyslogd loads from the directory rsyslogUnavailable() checked.
+  const moduleDir = options.moduleDir ?? findRsyslogModuleDir()?.dir
+  const args = ['-n', '-f', configPath, '-i', join(dir, 'rsyslogd.pid'), ...(moduleDir === undefined ? [] : ['-M', moduleDir])]
+  const wanted = inputsWanted(inputs).map((input) => ({ input, port: ports[input], protocol: input === 'udp' ? 'udp' as const : 'tcp' as const }))
+  const describe = ({ input, port, protocol }: (typeof wanted)[number]): string => `${input} (${INPUT_LABELS[input]} on ${protocol}/${port})`
+
   const start = async (): Promise<void> => {
     stderr = ''
-    const started = spawn('rsyslogd', ['-n', '-f', configPath, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const started = spawn('rsyslogd', args, { stdio: ['ignore', 'pipe', 'pipe'] })
     child = started
     started.stdout?.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
     started.stderr?.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
     exited = new Promise<void>((resolve) => started.once('exit', () => resolve()))
-    const wanted: Array<[number, 'tcp' | 'udp']> = []
-    if (ports.tcp) wanted.push([ports.tcp, 'tcp'])
-    if (ports.tls) wanted.push([ports.tls, 'tcp'])
-    if (ports.relp) wanted.push([ports.relp, 'tcp'])
-    if (ports.udp) wanted.push([ports.udp, 'udp'])
-    await waitUntil(() => wanted.every(([port, protocol]) => listening(port, protocol)), {
-      timeoutMs: RSYSLOG_START_TIMEOUT_MS,
-      what: `rsyslogd to listen on ${wanted.map(([port, protocol]) => `${protocol}/${port}`).join(', ')}`,
-      abortIf: () => (started.exitCode !== null || started.signalCode !== null ? `rsyslogd exited (${started.exitCode ?? started.signalCode}): ${stderr}\nconfig:\n${config}` : undefined),
-    })
+    const silent = (): typeof wanted => wanted.filter(({ port, protocol }) => !listening(port, protocol))
+    try {
+      await waitUntil(() => silent().length === 0, {
+        timeoutMs: RSYSLOG_START_TIMEOUT_MS,
+        what: 'rsyslogd to listen on every input',
+        abortIf: () => {
+          if (started.exitCode !== null || started.signalCode !== null) return `rsyslogd exited (${started.exitCode ?? started.signalCode})`
+          // rsyslogd goes on without an input whose activation failed: no use waiting for it.
+          const failed = ACTIVATION_FAILED.exec(stderr)
+          return failed === null ? undefined : `rsyslogd said "${failed[0]}"`
+        },
+      })
+    } catch (error) {
+      throw new Error(
+        `rsyslogd did not listen for ${silent().map(describe).join(', ')}: ${(error as Error).message}\n` +
+          `rsyslogd's output:\n${stderr === '' ? '(nothing)\n' : stderr}config (${configPath}, modules from ${moduleDir ?? "rsyslogd's default directory"}):\n${config}`,
+        { cause: error },
+      )
+    }
   }
 
   await start()

@@ -1,25 +1,26 @@
 import assert from 'node:assert/strict'
+import { existsSync, readdirSync, symlinkSync } from 'node:fs'
 import { hostname } from 'node:os'
+import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { createLogger } from '../../../src/index.ts'
 import { syslogSink, type SyslogSinkOptions } from '../../../src/sinks/syslog/syslog-sink.ts'
 import { sdParams } from '../../helpers/rfc5424-parser.ts'
-import { rsyslogUnavailable, startRsyslog, type Received, type Rsyslog, type RsyslogInputs } from '../../helpers/rsyslog.ts'
+import {
+  findRsyslogModuleDir,
+  opensslUnavailable,
+  RSYSLOG_START_TIMEOUT_MS,
+  rsyslogOrSkip,
+  rsyslogUnavailable,
+  startRsyslog,
+  type Received,
+  type Rsyslog,
+} from '../../helpers/rsyslog.ts'
 import { waitUntil } from '../../helpers/process.ts'
+import { tempDir } from '../../helpers/tmp.ts'
 
 const DELIVERY_TIMEOUT_MS = 10_000
 const BOM = '\uFEFF'
-
-/** Starts rsyslog, or skips the test saying why it cannot run here. */
-async function rsyslogOrSkip(t: TestContext, inputs: RsyslogInputs): Promise<Rsyslog | undefined> {
-  const why = rsyslogUnavailable(inputs)
-  if (why !== undefined) {
-    t.diagnostic(why)
-    t.skip(why)
-    return undefined
-  }
-  return startRsyslog(t, inputs)
-}
 
 async function receivedCount(rsyslog: Rsyslog, appName: string, count: number): Promise<Received[]> {
   await waitUntil(() => rsyslog.received(appName).length >= count, { timeoutMs: DELIVERY_TIMEOUT_MS, what: `rsyslog to write ${count} messages of ${appName}` })
@@ -163,6 +164,50 @@ test('tcp: a full queue drops the oldest, and the next message says how many', a
     'the newest records were kept, in order',
   )
   await log.close()
+})
+
+/** A copy of rsyslogd's module directory, as symbolic links, without `left out`: a machine where that package is not installed. */
+async function moduleDirWithout(t: TestContext, moduleDir: string, leftOut: string): Promise<string> {
+  const copy = await tempDir(t, 'blackbox-rsyslog-modules-')
+  for (const name of readdirSync(moduleDir)) if (name !== leftOut) symlinkSync(join(moduleDir, name), join(copy, name))
+  return copy
+}
+
+test('rsyslog helper: finds rsyslogd\'s module directory; an input whose module is missing is refused, naming the Debian package', async (t) => {
+  const why = rsyslogUnavailable()
+  if (why !== undefined) return t.skip(why)
+  const found = findRsyslogModuleDir()
+  assert.ok(found, 'neither rsyslogd nor dpkg names the module directory')
+  t.diagnostic(`rsyslogd's modules: ${found.dir} (from ${found.source})`)
+  assert.ok(existsSync(join(found.dir, 'imtcp.so')), `imtcp.so in ${found.dir}`)
+
+  const withoutGtls = await moduleDirWithout(t, found.dir, 'lmnsd_gtls.so')
+  assert.match(rsyslogUnavailable({ tls: true }, { moduleDir: withoutGtls }) ?? '', /^rsyslog-gnutls is not installed: rsyslogd's module directory .* has no lmnsd_gtls\.so, .*; the tls input cannot work/)
+  assert.equal(rsyslogUnavailable({ tcp: true, udp: true }, { moduleDir: withoutGtls }), undefined, 'plain TCP and UDP need no driver')
+  const withoutRelp = await moduleDirWithout(t, found.dir, 'imrelp.so')
+  assert.match(rsyslogUnavailable({ tcp: true, relp: true }, { moduleDir: withoutRelp }) ?? '', /^rsyslog-relp is not installed: .* has no imrelp\.so/)
+
+  // The skip the TLS test takes, through the same function, on a stand-in context.
+  const said: string[] = []
+  const host = { after: (fn: () => Promise<void> | void) => t.after(fn), skip: (message?: string) => said.push(`skip: ${message}`), diagnostic: (message: string) => said.push(`diagnostic: ${message}`) }
+  assert.equal(await rsyslogOrSkip(host, { tls: true }, { moduleDir: withoutGtls }), undefined, 'rsyslog is not started')
+  assert.equal(said.length, 2)
+  assert.match(said[1] ?? '', /^skip: rsyslog-gnutls is not installed: /)
+})
+
+test('rsyslog helper: rsyslogd without the gtls driver fails at once, naming the TLS input and showing what rsyslogd said', async (t) => {
+  const why = rsyslogUnavailable({ tcp: true }) ?? opensslUnavailable()
+  if (why !== undefined) return t.skip(why)
+  const found = findRsyslogModuleDir()
+  assert.ok(found)
+  const withoutGtls = await moduleDirWithout(t, found.dir, 'lmnsd_gtls.so')
+  const started = performance.now()
+  await assert.rejects(startRsyslog(t, { tls: true }, { moduleDir: withoutGtls }), (error: Error) => {
+    assert.match(error.message, /^rsyslogd did not listen for tls \(imtcp with TLS \(gtls\) on tcp\/\d+\): /)
+    assert.match(error.message, /rsyslogd's output:\n.*lmnsd_gtls\.so/)
+    return true
+  })
+  assert.ok(performance.now() - started < RSYSLOG_START_TIMEOUT_MS, 'no waiting for a port that will never listen')
 })
 
 test('option errors name the option and what was expected', () => {
