@@ -45,7 +45,7 @@ export { FlushTimeoutError } from './sinks/delivery/flush-timeout.js'
 export { RELP_WINDOW_FRAMES, RELP_ACK_TIMEOUT_MS } from './sinks/syslog/relp-client.js'
 export { SPOOL_MAX_BYTES, SPOOL_COMPACT_BYTES, SPOOL_CACHE_BYTES, MAX_SPOOL_SLOTS } from './sinks/syslog/spool.js'
 export type { Framing } from './sinks/syslog/framing.js'
-export type { OverflowPolicy } from './sinks/syslog/bounded-queue.js'
+export type { OverflowPolicy } from './sinks/delivery/byte-queue.js'
 export type { TlsOptions as SyslogTlsOptions } from './sinks/syslog/options.js'
 export { createProgress, Progress, readStatus, readCheckpoint, statusPathOf, jobOf, escapeTsvField, unescapeTsvField, HEARTBEAT_COLUMNS, BATCH_COLUMNS, DEFAULT_STATUS_INTERVAL_MS, DEFAULT_CHECKPOINT_INTERVAL_MS, COMPACT_MIN_ENTRIES, RSS_SAMPLE_INTERVAL_MS, type ProgressOptions, type ProgressStatus, type RunStatus, type HeartbeatFields, type BatchFields, type CheckpointJson, type ProgressPaths } from './progress/index.js'
 export {

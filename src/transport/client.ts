@@ -10,6 +10,7 @@ import { LoggerContext, type LogRecord } from '../core/record.js'
 import { FailureReport, type Sink, type SinkOptions } from '../core/sink.js'
 import { parseSize } from '../core/units.js'
 import { registerSink, unregisterSink } from '../sinks/registry.js'
+import { FlushTimeoutError } from '../sinks/delivery/flush-timeout.js'
 import { checkFileName, spoolDirFor } from './endpoint.js'
 import { FrameDecoder, frameChecksum, FrameType, HEADER_BYTES, ProtocolError } from './frame.js'
 import { decodeAck, decodeRingAnswer, encodeBye, encodeHeartbeat, encodeHello, encodeLogs, type Hello } from './messages.js'
@@ -66,7 +67,13 @@ export interface CollectorClientOptions extends SinkOptions {
   blockTimeout?: number
   /** Where the spool goes; default `spool/` beside the socket. */
   spoolDir?: string
-  /** ms `close()` waits for acknowledgements before leaving the rest in the spool; default 5,000. */
+  /**
+   * ms `flush()` waits for the collector's acknowledgements before rejecting with
+   * `FlushTimeoutError`; `close()` flushes once, within it, and leaves the rest in the spool.
+   * Default 5,000, or `closeTimeout` when only that is given (it used to bound both).
+   */
+  flushTimeout?: number
+  /** ms `close()` then gives the goodbye (BYE) and the end of the connection; default 5,000. */
   closeTimeout?: number
 }
 
@@ -127,6 +134,8 @@ export class CollectorClient implements Sink {
   readonly #blockTimeout: number
   readonly #heartbeatInterval: number
   readonly #closeTimeout: number
+  readonly #flushTimeout: number
+  #closeOnce: Promise<void> | undefined
   readonly #spool: Spool
   readonly #decoder = new FrameDecoder()
   readonly #startTime = Date.now()
@@ -180,6 +189,7 @@ export class CollectorClient implements Sink {
       throw new TypeError(`Expected \`heartbeatInterval\` to be a non-negative integer of ms, got \`${String(this.#heartbeatInterval)}\` (${typeof this.#heartbeatInterval})`)
     }
     this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS
+    this.#flushTimeout = options.flushTimeout ?? options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS
     this.level = options.level === undefined ? 0 : levelValue(options.level)
     this.formatter = resolveFormat(options.format, 'text')
     this.name = `collector ${this.role}@${this.socketPath}`
@@ -395,19 +405,44 @@ export class CollectorClient implements Sink {
     this.#send(encodeLogs(batch), (batch[batch.length - 1] as { seq: number }).seq)
   }
 
-  /** Resolves when the collector has acknowledged (and drained from the ring) everything logged so far, or `closeTimeout` passes. */
+  /**
+   * Resolves when the collector has acknowledged (and drained from the ring) everything
+   * logged so far; rejects with FlushTimeoutError when `flushTimeout` passes first (what is
+   * left stays in flight, and in the spool at exit).
+   */
   async flush(): Promise<void> {
+    if (await this.#flushWithin()) return
+    throw new FlushTimeoutError(this.name, this.#unacknowledged(), this.#flushTimeout, 'acknowledged by the collector (they stay in the spool for it)')
+  }
+
+  /** flush() without the rejection: whether everything was acknowledged (and drained) within `flushTimeout`. */
+  async #flushWithin(): Promise<boolean> {
     this.flushSync()
     const seq = this.#seq
-    const deadline = Date.now() + this.#closeTimeout
-    await this.#keepAlive(this.#acknowledged(seq, this.#closeTimeout))
+    const deadline = Date.now() + this.#flushTimeout
+    await this.#keepAlive(this.#acknowledged(seq, this.#flushTimeout))
     // Drained up to what is published now (indices wrap at 2³²: compared by their difference).
     const target = this.#ringView?.load(SLOT.WRITE)
     const behind = (): boolean => this.#ringView !== undefined && target !== undefined && ((this.#ringView.load(SLOT.DRAINED) - target) | 0) < 0
     while (behind() && Date.now() < deadline) {
       await this.#keepAlive(new Promise((resolve) => setTimeout(resolve, RING_POLL_MS)))
     }
-    if (this.#acked < seq || this.#ringPending()) this.#flushGaveUpAt = seq
+    if (this.#acked < seq || this.#ringPending()) {
+      this.#flushGaveUpAt = seq
+      return false
+    }
+    return true
+  }
+
+  /** Records sent and not yet acknowledged, and records in the ring not yet drained. */
+  #unacknowledged(): number {
+    const ring = this.#ringView === undefined ? 0 : (this.#ringView.load(SLOT.WRITE) - this.#ringView.load(SLOT.DRAINED)) >>> 0
+    return Math.max(0, this.#seq - this.#acked) + (this.#ringPending() ? Math.max(1, ring) : 0)
+  }
+
+  /** Says once what the collector has not acknowledged: it stays in the spool, for this collector or the next. */
+  #tellLoss(when: string): void {
+    this.failures.tellLoss(this.#unacknowledged(), ` ${when}: not acknowledged by the collector at ${this.socketPath}; they stay in the spool ${this.#spool.path} (and ring) for it to deliver`)
   }
 
   // The sequence number a flush last waited for in vain: close() right after it (as
@@ -741,6 +776,8 @@ export class CollectorClient implements Sink {
    */
   exitSync(code: number): void {
     this.flushSync()
+    // Connected, what was sent is in the socket: the collector reads it even after this process is gone.
+    if (!this.#connected) this.#tellLoss('at exit')
     if (this.#connected && !this.#spooling && this.#fd !== undefined) this.#writeDirect(encodeBye({ reason: `exit code ${code}` }))
     this.#persistInFlight()
     this.#spool.close()
@@ -755,11 +792,22 @@ export class CollectorClient implements Sink {
     this.#ringView = undefined
   }
 
-  async close(): Promise<void> {
+  /**
+   * Flushes once (within `flushTimeout`), says goodbye and ends the connection (within
+   * `closeTimeout`); what the collector has not acknowledged stays in the spool for it, and is
+   * told once on stderr. Always settles; a second call gets the same promise.
+   */
+  close(): Promise<void> {
+    this.#closeOnce ??= this.#close()
+    return this.#closeOnce
+  }
+
+  async #close(): Promise<void> {
     if (this.#closed) return
     const started = Date.now()
     this.flushSync()
-    if ((this.#acked < this.#seq || this.#ringPending()) && this.#flushGaveUpAt !== this.#seq) await this.flush()
+    if ((this.#acked < this.#seq || this.#ringPending()) && this.#flushGaveUpAt !== this.#seq) await this.#flushWithin()
+    if (this.#acked < this.#seq || this.#ringPending()) this.#tellLoss('at close()')
     // A collector that did not acknowledge within closeTimeout will not read a goodbye soon
     // either: then the one on disk must do, and close() returns now.
     const deadline = this.#acked < this.#seq || this.#ringPending() ? started : started + this.#closeTimeout

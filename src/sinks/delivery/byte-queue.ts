@@ -9,7 +9,7 @@ export const OVERFLOW_POLICIES: readonly OverflowPolicy[] = ['drop-oldest', 'dro
  * the policy decides what is dropped; every drop is counted, and `takeDropped()` hands the
  * count to whoever reports it.
  */
-export class BoundedQueue {
+export class ByteQueue {
   readonly maxBytes: number
   readonly policy: OverflowPolicy
   #items: Buffer[] = []

@@ -1,5 +1,5 @@
 /** Why records were dropped: a closed set, so the notice stays short and the tally bounded. */
-export const DROP_REASONS = ['queue full', 'retries exhausted', 'rejected', 'invalid body'] as const
+export const DROP_REASONS = ['queue full', 'retries exhausted', 'rejected', 'invalid body', 'left at close'] as const
 
 /** One of DROP_REASONS. */
 export type DropReason = (typeof DROP_REASONS)[number]
@@ -18,6 +18,7 @@ function records(count: number): string {
  */
 export class DropTally {
   readonly #untold = new Map<DropReason, number>()
+  readonly #totals = new Map<DropReason, number>()
   #total = 0
 
   /** Records dropped since the sink was made. */
@@ -35,7 +36,13 @@ export class DropTally {
   add(reason: DropReason, count: number): void {
     if (count <= 0) return
     this.#untold.set(reason, (this.#untold.get(reason) ?? 0) + count)
+    this.#totals.set(reason, (this.#totals.get(reason) ?? 0) + count)
     this.#total += count
+  }
+
+  /** Records dropped since the sink was made, by reason. */
+  totals(): DropCounts {
+    return new Map(this.#totals)
   }
 
   /** The counts to put in the next notice. */
@@ -54,10 +61,14 @@ export class DropTally {
 
   /** `… 37 records dropped (queue full)`, or `… 42 records dropped (37 queue full, 5 retries exhausted)`. */
   static describe(counts: DropCounts): string {
-    const present = DROP_REASONS.filter((reason) => (counts.get(reason) ?? 0) > 0)
     let sum = 0
-    for (const reason of present) sum += counts.get(reason) ?? 0
-    const reasons = present.length === 1 ? (present[0] as string) : present.map((reason) => `${counts.get(reason) ?? 0} ${reason}`).join(', ')
-    return `… ${records(sum)} dropped (${reasons})`
+    for (const count of counts.values()) sum += count
+    return `… ${records(sum)} dropped (${DropTally.reasons(counts)})`
+  }
+
+  /** `queue full`, or `37 queue full, 5 retries exhausted` when there are several reasons. */
+  static reasons(counts: DropCounts): string {
+    const present = DROP_REASONS.filter((reason) => (counts.get(reason) ?? 0) > 0)
+    return present.length === 1 ? (present[0] as string) : present.map((reason) => `${counts.get(reason) ?? 0} ${reason}`).join(', ')
   }
 }

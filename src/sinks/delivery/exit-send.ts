@@ -2,6 +2,16 @@ import { Worker } from 'node:worker_threads'
 import { EXIT_WORKER_SOURCE } from './exit-worker-source.js'
 import { MAX_ANSWER_BYTES, type RequestFailure } from './http.js'
 
+/**
+ * After a synchronous send that failed, the synchronous sends of the next this-many ms share
+ * what is left of its `exitTimeout`. One ending flushes several times (a `fatal` record, the
+ * crash guard, the exit registry): with a dead service, each must not block for the whole
+ * bound again.
+ */
+export const SYNC_BUDGET_WINDOW_MS = 10_000
+/** With less left of the budget than this, a synchronous send is not started: a worker takes about that long to start. */
+export const MIN_SYNC_SEND_MS = 50
+
 /** The wait between two attempts of one message on the synchronous path, when the service names none. */
 export const EXIT_RETRY_DELAY_MS = 100
 /** Attempts of one message on the synchronous path; the deadline usually ends them first. */

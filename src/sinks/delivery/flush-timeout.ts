@@ -17,6 +17,11 @@ export class FlushTimeoutError extends Error {
 export class FlushWaiters {
   readonly #waiters = new Set<() => void>()
 
+  /** How many wait now. */
+  get size(): number {
+    return this.#waiters.size
+  }
+
   /** Call after anything that may have made `isDone()` true. */
   notify(): void {
     for (const waiter of this.#waiters) waiter()

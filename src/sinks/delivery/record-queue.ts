@@ -2,7 +2,7 @@
  * A fixed-size queue that drops its oldest item when full. For a flight recorder the
  * newest records matter most: the one that describes the crash is the last one logged.
  */
-export class BoundedQueue<T> {
+export class RecordQueue<T> {
   readonly #items: (T | undefined)[]
   #head = 0
   #length = 0

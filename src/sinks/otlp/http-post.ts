@@ -1,5 +1,5 @@
 import http from 'node:http'
-import { postRaw, type RequestFailure } from '../webhook/http.js'
+import { postRaw, type RequestFailure } from '../delivery/http.js'
 
 /** What a server answered; the body as bytes, since an OTLP answer may be binary protobuf. */
 export interface ExportAnswer {

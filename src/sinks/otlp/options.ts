@@ -3,8 +3,7 @@ import { hostname } from 'node:os'
 import { basename } from 'node:path'
 import { levelValue, type LevelInput } from '../../core/levels.js'
 import { serialize, type Plain } from '../../core/serialize.js'
-import { checkChoice, checkObject } from '../syslog/options.js'
-import { integerOption, resolveDeliverySettings, urlOption, type DeliveryOptions, type DeliverySettings } from '../webhook/options.js'
+import { HTTP_CLOSE_TIMEOUT_MS, checkChoice, checkObject, integerOption, resolveDeliverySettings, urlOption, type DeliveryOptions, type DeliverySettings } from '../delivery/options.js'
 import { wellFormedEntries } from './any-value.js'
 import { OTLP_ENCODINGS, type OtlpEncoding } from './encoding.js'
 
@@ -66,6 +65,7 @@ const OTLP_DELIVERY: DeliverySettings = {
   retryMaxDelayMs: OTLP_RETRY_MAX_DELAY_MS,
   timeoutMs: OTLP_TIMEOUT_MS,
   flushTimeoutMs: OTLP_FLUSH_TIMEOUT_MS,
+  closeTimeoutMs: HTTP_CLOSE_TIMEOUT_MS,
   exitTimeoutMs: OTLP_EXIT_TIMEOUT_MS,
 }
 

@@ -7,13 +7,12 @@ import { LoggerContext, type LogRecord } from '../../core/record.js'
 import { FailureReport, type Sink } from '../../core/sink.js'
 import { registerSink, unregisterSink } from '../registry.js'
 import { FlushTimeoutError, FlushWaiters } from '../delivery/flush-timeout.js'
-import { DROP_REASONS, DropTally, type DropCounts, type DropReason } from '../webhook/drops.js'
-import { sendSync, type SyncSendResult } from '../webhook/exit-send.js'
-import { BoundedQueue } from '../webhook/queue.js'
-import { retryAfterMs } from '../webhook/retry.js'
+import { DROP_REASONS, DropTally, type DropCounts, type DropReason } from '../delivery/drops.js'
+import { MIN_SYNC_SEND_MS, SYNC_BUDGET_WINDOW_MS, sendSync, type SyncSendResult } from '../delivery/exit-send.js'
+import { RecordQueue } from '../delivery/record-queue.js'
+import { retryAfterHeaderMs } from '../delivery/retry-after.js'
 import { backoffMs } from '../delivery/backoff.js'
-import { Scrubber } from '../webhook/secrets.js'
-import { SYNC_BUDGET_WINDOW_MS } from '../webhook/sink.js'
+import { Scrubber } from '../delivery/scrubber.js'
 import { jsonEncoder } from './encode-json.js'
 import { protobufEncoder } from './encode-protobuf.js'
 import type { OtlpEncoder, OtlpEncoding } from './encoding.js'
@@ -26,8 +25,6 @@ import { activeTraceReader, type ActiveTraceReader } from './trace-context.js'
 /** The answers after which the same request is tried again (OTLP spec, "Failures"); every other 4xx and 5xx is final. */
 export const OTLP_RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504])
 
-/** With less left of the exit budget than this, a synchronous send is not started: a worker takes about that long to start. */
-const MIN_SYNC_SEND_MS = 50
 
 const ENCODERS = { protobuf: protobufEncoder, json: jsonEncoder } as const
 
@@ -115,9 +112,8 @@ export class OtlpSink implements Sink {
   readonly #headers: Readonly<Record<string, string>>
   readonly #scrubber: Scrubber
   readonly #activeTrace: ActiveTraceReader | undefined
-  readonly #queue: BoundedQueue<Buffer>
+  readonly #queue: RecordQueue<Buffer>
   readonly #drops = new DropTally()
-  readonly #dropTotals = new Map<DropReason, number>()
   readonly #waiters = new FlushWaiters()
   readonly #agent: http.Agent
   #batch: Batch | undefined
@@ -131,6 +127,8 @@ export class OtlpSink implements Sink {
   #abort = new AbortController()
   #pausedUntil = 0
   #registered = false
+  #closed = false
+  #closing: Promise<void> | undefined
   // What is left of `exitTimeout` for synchronous sends until #syncWindowEnd (see SYNC_BUDGET_WINDOW_MS).
   #syncBudgetMs = 0
   #syncWindowEnd = 0
@@ -147,7 +145,7 @@ export class OtlpSink implements Sink {
     this.#headers = { ...settings.headers, 'content-type': this.#encoder.contentType }
     this.#scrubber = new Scrubber(secretsOf(settings.url, settings.headers))
     this.#activeTrace = activeTraceReader()
-    this.#queue = new BoundedQueue(settings.maxQueue)
+    this.#queue = new RecordQueue(settings.maxQueue)
     // One connection, kept alive (OTLP spec, "OTLP/HTTP Connection"): requests go one at a time.
     this.#agent = new (settings.url.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 1 })
     this.#register()
@@ -166,7 +164,8 @@ export class OtlpSink implements Sink {
   /** Records dropped, by reason: `queue full`, `retries exhausted`, `rejected` (a 4xx, a 500, or a partial success), `invalid body`. */
   get drops(): OtlpDropCounts {
     const counts = {} as Record<DropReason, number>
-    for (const reason of DROP_REASONS) counts[reason] = this.#dropTotals.get(reason) ?? 0
+    const totals = this.#drops.totals()
+    for (const reason of DROP_REASONS) counts[reason] = totals.get(reason) ?? 0
     return counts
   }
 
@@ -176,6 +175,10 @@ export class OtlpSink implements Sink {
   }
 
   write(_line: string, record: LogRecord): void {
+    if (this.#closed) {
+      this.#count('left at close', 1, new OtlpExportError('a record written after close() was dropped'), 'write')
+      return
+    }
     let encoded: Buffer
     try {
       encoded = this.#encoder.record(toOtlpRecord(record, Date.now(), this.#activeTrace))
@@ -258,21 +261,47 @@ export class OtlpSink implements Sink {
   }
 
   /**
-   * Flushes within `flushTimeout`, then lets go of the connection and leaves the exit
-   * registry. When records are left, the failure is reported and the sink stays
-   * registered, so exit tries once more.
+   * Flushes once, within `flushTimeout`, then ends: what is still waiting is dropped and
+   * counted, the connection is let go, the sink leaves the exit registry, and what was not
+   * delivered over the sink's life is told once on stderr. Always settles; a second call gets
+   * the same promise.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  /** At exit: what waits is sent synchronously within `exitTimeout` (see flushSync), then the sink ends and tells what it did not deliver. */
+  exitSync(): void {
+    if (this.#closed) return
+    this.flushSync()
+    this.#end('at exit')
+  }
+
+  async #close(): Promise<void> {
     try {
       await this.flush()
     } catch (error) {
       this.failures.report(error, 'close')
-      return
     }
+    if (!this.#closed) this.#end('at close()')
+  }
+
+  /** Stops every attempt, counts what waits as dropped, lets go of the connection, and tells the loss once. */
+  #end(when: string): void {
+    this.#closed = true
     this.#clearTimer()
+    this.#generation++
+    this.#abort.abort()
+    const left = this.pending
+    this.#batch = undefined
+    this.#queue.removeFront(this.#queue.length)
+    if (left > 0) this.#count('left at close', left, new OtlpExportError(`${records(left)} still waiting ${when}`), when)
     this.#agent.destroy()
     if (this.#registered) unregisterSink(this)
     this.#registered = false
+    this.failures.tellLoss(this.#drops.total, ` (${DropTally.reasons(this.#drops.totals())})`)
+    this.#waiters.notify()
   }
 
   get #idle(): boolean {
@@ -280,7 +309,7 @@ export class OtlpSink implements Sink {
   }
 
   #register(): void {
-    if (this.#registered) return
+    if (this.#registered || this.#closed) return
     registerSink(this)
     this.#registered = true
   }
@@ -407,8 +436,7 @@ export class OtlpSink implements Sink {
     const said = readStatusMessage(answer.body, contentType, this.encoding)
     const error = new OtlpExportError(this.#scrubber.scrub(`HTTP ${status}${said === '' ? '' : `: ${said}`}`), status)
     if (!OTLP_RETRYABLE_STATUSES.has(status)) return { kind: 'rejected', error }
-    // retryAfterMs() reads the header (seconds or an HTTP date, capped at MAX_RETRY_AFTER_MS); an OTLP answer body has no `retry_after`.
-    return { kind: 'retry', waitMs: retryAfterMs({ status, headers: answer.headers, body: '' }), error }
+    return { kind: 'retry', waitMs: retryAfterHeaderMs(answer.headers), error }
   }
 
   /** Counts what a finished request delivered or lost. */
@@ -445,7 +473,6 @@ export class OtlpSink implements Sink {
   /** Adds to the tally for the next notice and reports on stderr (once per sink): a record is never dropped silently. */
   #count(reason: DropReason, count: number, error: Error, during: string): void {
     this.#drops.add(reason, count)
-    this.#dropTotals.set(reason, (this.#dropTotals.get(reason) ?? 0) + count)
     this.failures.report(new OtlpExportError(this.#scrubber.scrub(`${records(count)} dropped (${reason}): ${error.message}`), (error as { status?: number }).status), during)
   }
 

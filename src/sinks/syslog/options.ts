@@ -47,17 +47,7 @@ export function checkSize(value: unknown, option: string, fallback: number): num
   return parseSize(value, option)
 }
 
-/** One of a closed set of strings, or `fallback` when unset. */
-export function checkChoice<T extends string>(value: unknown, option: string, choices: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback
-  if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T
-  throw new TypeError(`Expected \`${option}\` to be ${choices.map((choice) => `'${choice}'`).join(' or ')}, got ${describe(value)}`)
-}
-
-/** The options object itself. */
-export function checkObject(value: unknown, what: string): void {
-  if (value === null || typeof value !== 'object') throw new TypeError(`Expected the options of ${what} to be an object, got ${describe(value)}`)
-}
+export { checkChoice, checkObject } from '../delivery/options.js'
 
 /** TLS options as given, or undefined; `servername` defaults to the host unless it is an IP address (RFC 6066 §3 forbids those). */
 export function checkTls(value: unknown, host: string): TlsConnectionOptions {

@@ -3,7 +3,7 @@ import { LoggerContext, type LogRecord } from '../../core/record.js'
 import { FailureReport, type Sink } from '../../core/sink.js'
 import { registerSink, unregisterSink } from '../registry.js'
 import { Backoff, MAX_RECONNECT_DELAY_MS, MIN_RECONNECT_DELAY_MS } from '../delivery/backoff.js'
-import { BoundedQueue, OVERFLOW_POLICIES, type OverflowPolicy } from './bounded-queue.js'
+import { ByteQueue, OVERFLOW_POLICIES, type OverflowPolicy } from '../delivery/byte-queue.js'
 import { CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, Connection, EXIT_TIMEOUT_MS } from './connection.js'
 import { DatagramSender } from './datagram.js'
 import { FlushTimeoutError, FlushWaiters } from '../delivery/flush-timeout.js'
@@ -104,7 +104,7 @@ export class SyslogSink implements Sink {
   readonly protocol: SyslogProtocol
   /** The framing on tcp and tls; undefined on udp. */
   readonly framing: Framing | undefined
-  readonly #queue: BoundedQueue
+  readonly #queue: ByteQueue
   readonly #transport: Transport
   readonly #maxDatagramBytes: number
   readonly #flushTimeoutMs: number
@@ -136,7 +136,7 @@ export class SyslogSink implements Sink {
     this.#closeTimeoutMs = checkInteger(options.closeTimeout, 'closeTimeout', CLOSE_TIMEOUT_MS)
     checkInteger(options.exitTimeout, 'exitTimeout', EXIT_TIMEOUT_MS)
     const maxQueueBytes = checkSize(options.maxQueueBytes, 'maxQueueBytes', SYSLOG_QUEUE_BYTES)
-    this.#queue = new BoundedQueue(maxQueueBytes, checkChoice(options.overflow, 'overflow', OVERFLOW_POLICIES, 'drop-oldest'))
+    this.#queue = new ByteQueue(maxQueueBytes, checkChoice(options.overflow, 'overflow', OVERFLOW_POLICIES, 'drop-oldest'))
     const minDelay = checkInteger(options.minReconnectDelay, 'minReconnectDelay', MIN_RECONNECT_DELAY_MS)
     const maxDelay = checkInteger(options.maxReconnectDelay, 'maxReconnectDelay', Math.max(MAX_RECONNECT_DELAY_MS, minDelay), minDelay)
     const connectTimeoutMs = checkInteger(options.connectTimeout, 'connectTimeout', CONNECT_TIMEOUT_MS)

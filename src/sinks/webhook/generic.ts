@@ -1,6 +1,7 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http'
 import { defaultWebhookBody, JsonPacker, type WebhookBody } from './json-packer.js'
-import { integerOption, requireOptions, resolveWebhookSettings, urlOption, type WebhookSinkBaseOptions } from './options.js'
+import { requireOptions, resolveWebhookSettings, type WebhookSinkBaseOptions } from './options.js'
+import { integerOption, urlOption } from '../delivery/options.js'
 import { maskedOrigin, secretsOfUrl } from './secrets.js'
 import { WebhookSink } from './sink.js'
 

@@ -2,7 +2,9 @@ import { resolveFormat, type FormatOption } from '../../core/format/index.js'
 import type { Formatter } from '../../core/format/formatter.js'
 import { levelValue, type LevelInput } from '../../core/levels.js'
 import type { SinkOptions } from '../../core/sink.js'
-import { describeSecret } from './secrets.js'
+import { HTTP_CLOSE_TIMEOUT_MS, resolveDeliverySettings, type DeliveryOptions, type DeliverySettings } from '../delivery/options.js'
+
+export type { DeliveryOptions, DeliverySettings } from '../delivery/options.js'
 
 /** The longest a record waits before it is sent with the others that came meanwhile. */
 export const WEBHOOK_BATCH_INTERVAL_MS = 1_000
@@ -21,26 +23,6 @@ export const WEBHOOK_FLUSH_TIMEOUT_MS = 5_000
 /** The longest `flushSync()` (process exit, `fatal`) blocks while it sends what is pending. */
 export const WEBHOOK_EXIT_TIMEOUT_MS = 2_000
 
-/** How a batching HTTP sink (a webhook, OTLP) queues, retries and waits. Durations are in milliseconds. */
-export interface DeliveryOptions {
-  /** The longest a record waits to be batched with the next ones; default 1,000 ms. */
-  batchInterval?: number
-  /** Records held while waiting to be sent; when full, the oldest are dropped and counted; default 1,000 (webhooks), 2,048 (OTLP). */
-  maxQueue?: number
-  /** Retries of a request after a 429, a 5xx (OTLP: 502, 503, 504), a network error or a timeout; default 5. Then it is dropped and counted. */
-  maxRetries?: number
-  /** The first backoff after a failure, doubled each retry, with jitter; default 1,000 ms. A wait the service asks for (`Retry-After`) is waited instead. */
-  retryBaseDelay?: number
-  /** The longest backoff; default 30,000 ms. */
-  retryMaxDelay?: number
-  /** How long one request may take, answer included; default 10,000 ms. */
-  timeout?: number
-  /** The longest `flush()` (and `close()`) waits for the queue to empty; default 5,000 ms. */
-  flushTimeout?: number
-  /** The longest `flushSync()` blocks, on process exit or after a `fatal` record; default 2,000 ms. */
-  exitTimeout?: number
-}
-
 /** Options every webhook sink takes. Durations are in milliseconds. */
 export interface WebhookSinkBaseOptions extends SinkOptions, DeliveryOptions {
   /** The lowest level sent; default `'error'`: a chat is for what needs a human. */
@@ -49,67 +31,10 @@ export interface WebhookSinkBaseOptions extends SinkOptions, DeliveryOptions {
   format?: FormatOption
 }
 
-/** How a batching HTTP sink (a webhook, OTLP) queues, retries and waits: checked once, defaults filled in. */
-export interface DeliverySettings {
-  readonly batchIntervalMs: number
-  readonly maxQueue: number
-  readonly maxRetries: number
-  readonly retryBaseDelayMs: number
-  readonly retryMaxDelayMs: number
-  readonly timeoutMs: number
-  readonly flushTimeoutMs: number
-  readonly exitTimeoutMs: number
-}
-
 /** The options above, checked once, with defaults filled in. */
 export interface WebhookSettings extends DeliverySettings {
   readonly level: number
   readonly formatter: Formatter
-}
-
-function describe(value: unknown): string {
-  return `\`${String(value)}\` (${typeof value})`
-}
-
-/** A positive number of milliseconds, or the default when absent. */
-export function durationOption(value: unknown, option: string, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value
-  throw new TypeError(`Expected \`${option}\` to be a positive number of ms, got ${describe(value)}`)
-}
-
-/** An integer at least `min`, or the default when absent. */
-export function integerOption(value: unknown, option: string, fallback: number, min: number): number {
-  if (value === undefined) return fallback
-  if (typeof value === 'number' && Number.isInteger(value) && value >= min) return value
-  const expected = min === 0 ? 'a non-negative integer' : min === 1 ? 'a positive integer' : `an integer of at least ${min}`
-  throw new TypeError(`Expected \`${option}\` to be ${expected}, got ${describe(value)}`)
-}
-
-/** An http(s) URL. The value is never quoted whole in the error: it may hold a token. */
-export function urlOption(value: unknown, option: string): URL {
-  let url: URL | undefined
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined
-  } catch {
-    url = undefined
-  }
-  if (url && (url.protocol === 'http:' || url.protocol === 'https:')) return url
-  throw new TypeError(`Expected \`${option}\` to be an http(s) URL, got ${describeSecret(value)}`)
-}
-
-/** Checks the delivery options in this order, each against its default; throws on the first bad one. */
-export function resolveDeliverySettings(options: DeliveryOptions, defaults: DeliverySettings): DeliverySettings {
-  return {
-    batchIntervalMs: durationOption(options.batchInterval, 'batchInterval', defaults.batchIntervalMs),
-    maxQueue: integerOption(options.maxQueue, 'maxQueue', defaults.maxQueue, 1),
-    maxRetries: integerOption(options.maxRetries, 'maxRetries', defaults.maxRetries, 0),
-    retryBaseDelayMs: durationOption(options.retryBaseDelay, 'retryBaseDelay', defaults.retryBaseDelayMs),
-    retryMaxDelayMs: durationOption(options.retryMaxDelay, 'retryMaxDelay', defaults.retryMaxDelayMs),
-    timeoutMs: durationOption(options.timeout, 'timeout', defaults.timeoutMs),
-    flushTimeoutMs: durationOption(options.flushTimeout, 'flushTimeout', defaults.flushTimeoutMs),
-    exitTimeoutMs: durationOption(options.exitTimeout, 'exitTimeout', defaults.exitTimeoutMs),
-  }
 }
 
 const WEBHOOK_DELIVERY: DeliverySettings = {
@@ -120,6 +45,7 @@ const WEBHOOK_DELIVERY: DeliverySettings = {
   retryMaxDelayMs: WEBHOOK_RETRY_MAX_DELAY_MS,
   timeoutMs: WEBHOOK_TIMEOUT_MS,
   flushTimeoutMs: WEBHOOK_FLUSH_TIMEOUT_MS,
+  closeTimeoutMs: HTTP_CLOSE_TIMEOUT_MS,
   exitTimeoutMs: WEBHOOK_EXIT_TIMEOUT_MS,
 }
 
@@ -130,6 +56,10 @@ export function resolveWebhookSettings(options: WebhookSinkBaseOptions, defaultF
     formatter: resolveFormat(options.format, defaultFormat),
     ...resolveDeliverySettings(options, WEBHOOK_DELIVERY),
   }
+}
+
+function describe(value: unknown): string {
+  return `\`${String(value)}\` (${typeof value})`
 }
 
 /** Throws unless `options` is an object; the service options are read from it next. */

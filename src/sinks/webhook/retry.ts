@@ -1,7 +1,8 @@
-import type { HttpAnswer } from './http.js'
+import type { HttpAnswer } from '../delivery/http.js'
+import { MAX_RETRY_AFTER_MS, retryAfterHeaderMs, secondsToMs } from '../delivery/retry-after.js'
 
-/** The longest a 429 is obeyed; a longer `retry_after` is taken as this, so a bad answer cannot park the sink for days. */
-export const MAX_RETRY_AFTER_MS = 5 * 60_000
+export { MAX_RETRY_AFTER_MS } from '../delivery/retry-after.js'
+
 /** Characters of an error answer quoted in the error message. */
 const MAX_QUOTED_ANSWER_CHARS = 200
 
@@ -45,28 +46,15 @@ function header(answer: HttpAnswer, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
 
-function secondsToMs(value: unknown): number | undefined {
-  const seconds = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
-  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? Math.ceil(seconds * 1000) : undefined
-}
-
 /**
  * How long a 429 asks to wait: Discord's JSON `retry_after` (seconds, fractional),
- * Telegram's `parameters.retry_after` (seconds), else the `Retry-After` header (seconds or
- * an HTTP date, RFC 9110 §10.2.3). Capped at MAX_RETRY_AFTER_MS.
+ * Telegram's `parameters.retry_after` (seconds), else the `Retry-After` header. Capped at
+ * MAX_RETRY_AFTER_MS.
  */
 export function retryAfterMs(answer: HttpAnswer, now = Date.now()): number | undefined {
   const json = answerJson(answer)
-  let wait = secondsToMs(field(json, 'retry_after')) ?? secondsToMs(field(field(json, 'parameters'), 'retry_after'))
-  const headerValue = header(answer, 'retry-after')
-  if (wait === undefined && headerValue !== undefined) {
-    wait = secondsToMs(headerValue)
-    if (wait === undefined) {
-      const date = Date.parse(headerValue)
-      if (Number.isFinite(date)) wait = Math.max(0, date - now)
-    }
-  }
-  return wait === undefined ? undefined : Math.min(wait, MAX_RETRY_AFTER_MS)
+  const wait = secondsToMs(field(json, 'retry_after')) ?? secondsToMs(field(field(json, 'parameters'), 'retry_after'))
+  return wait === undefined ? retryAfterHeaderMs(answer.headers, now) : Math.min(wait, MAX_RETRY_AFTER_MS)
 }
 
 /** Discord tells in advance when a bucket is empty: `X-RateLimit-Remaining: 0` and `X-RateLimit-Reset-After` seconds. */

@@ -6,15 +6,16 @@ import { LEVEL_VALUES } from '../../core/levels.js'
 import { LoggerContext, type LogRecord } from '../../core/record.js'
 import { FailureReport, type Sink } from '../../core/sink.js'
 import { registerSink, unregisterSink } from '../registry.js'
-import { DropTally, type DropCounts, type DropReason } from './drops.js'
-import { sendSync, type SyncSendResult } from './exit-send.js'
+import { FlushTimeoutError, FlushWaiters } from '../delivery/flush-timeout.js'
+import { DropTally, type DropCounts, type DropReason } from '../delivery/drops.js'
+import { MIN_SYNC_SEND_MS, SYNC_BUDGET_WINDOW_MS, sendSync, type SyncSendResult } from '../delivery/exit-send.js'
 import { post, type HttpAnswer } from './http.js'
 import type { WebhookSettings } from './options.js'
 import type { Entry, EntrySource, Packer, Payload } from './packer.js'
-import { BoundedQueue } from './queue.js'
+import { RecordQueue } from '../delivery/record-queue.js'
 import { answerJson, bucketResetMs, classify, type Outcome } from './retry.js'
 import { backoffMs } from '../delivery/backoff.js'
-import { Scrubber } from './secrets.js'
+import { Scrubber } from '../delivery/scrubber.js'
 
 /**
  * On the synchronous path (process exit, a `fatal` record) at most this many messages are
@@ -23,16 +24,6 @@ import { Scrubber } from './secrets.js'
  * records stay queued for the asynchronous path, if the process goes on.
  */
 export const EXIT_MAX_MESSAGES = 3
-
-/**
- * After a synchronous send that failed, the synchronous sends of the next this-many ms share
- * what is left of its `exitTimeout`. One ending flushes several times (a `fatal` record, the
- * crash guard, the exit registry): with a dead service, each must not block for the whole
- * bound again.
- */
-export const SYNC_BUDGET_WINDOW_MS = 10_000
-/** With less left of the budget than this, a synchronous send is not started: a worker takes about that long to start. */
-const MIN_SYNC_SEND_MS = 50
 
 const NOTICE_CONTEXT = new LoggerContext('blackbox', {})
 
@@ -103,12 +94,12 @@ export class WebhookSink implements Sink {
   readonly #service: WebhookService
   readonly #settings: WebhookSettings
   readonly #scrubber: Scrubber
-  readonly #queue: BoundedQueue<Entry>
+  readonly #queue: RecordQueue<Entry>
   readonly #drops = new DropTally()
   // A split record is counted once however many of its parts fail.
   readonly #counted = new WeakSet<Entry>()
   readonly #agent: http.Agent
-  readonly #idleWaiters = new Set<() => void>()
+  readonly #waiters = new FlushWaiters()
   #round: Round | undefined
   #noticeOut = false
   #timer: NodeJS.Timeout | undefined
@@ -118,6 +109,8 @@ export class WebhookSink implements Sink {
   #abort = new AbortController()
   #pausedUntil = 0
   #registered = false
+  #closed = false
+  #closing: Promise<void> | undefined
   // What is left of `exitTimeout` for synchronous sends until #syncWindowEnd (see SYNC_BUDGET_WINDOW_MS).
   #syncBudgetMs = 0
   #syncWindowEnd = 0
@@ -130,7 +123,7 @@ export class WebhookSink implements Sink {
     this.formatter = settings.formatter
     this.failures = new FailureReport(service.name)
     this.#scrubber = new Scrubber(service.secrets)
-    this.#queue = new BoundedQueue(settings.maxQueue)
+    this.#queue = new RecordQueue(settings.maxQueue)
     // One connection, kept alive: requests go one at a time anyway.
     this.#agent = new (service.url.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 1 })
     this.#register()
@@ -147,6 +140,10 @@ export class WebhookSink implements Sink {
   }
 
   write(line: string, record: LogRecord): void {
+    if (this.#closed) {
+      this.#count('left at close', 1, new WebhookDeliveryError('a record written after close() was dropped'), 'write')
+      return
+    }
     if (this.#queue.push({ record, line, notice: false })) {
       this.#count('queue full', 1, new WebhookDeliveryError(`more than ${this.#settings.maxQueue} records (\`maxQueue\`) were waiting; the oldest was dropped`), 'enqueue')
     }
@@ -154,7 +151,7 @@ export class WebhookSink implements Sink {
     this.#schedule()
   }
 
-  /** Resolves when every record is sent (or dropped and counted), or when `flushTimeout` has passed. */
+  /** Resolves when every record is sent (or dropped and counted); rejects with FlushTimeoutError after `flushTimeout`. */
   async flush(): Promise<void> {
     if (this.#idle) return
     if (this.#timer !== undefined) {
@@ -162,16 +159,8 @@ export class WebhookSink implements Sink {
       this.#timer = undefined
     }
     this.#start()
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(bound)
-        this.#idleWaiters.delete(done)
-        resolve()
-      }
-      // Not unref'd: a program that awaits flush() as its last act must not end before it resolves.
-      const bound = setTimeout(done, this.#settings.flushTimeoutMs)
-      this.#idleWaiters.add(done)
-    })
+    const { flushTimeoutMs } = this.#settings
+    await this.#waiters.wait(() => this.#idle, flushTimeoutMs, () => new FlushTimeoutError(this.name, this.pending, flushTimeoutMs, 'sent'))
   }
 
   /**
@@ -230,20 +219,55 @@ export class WebhookSink implements Sink {
       const message = `${plan.left.length} older records not sent synchronously: only the newest fit in the ${EXIT_MAX_MESSAGES} messages (EXIT_MAX_MESSAGES) sent within \`exitTimeout\`; still queued if the process goes on`
       this.failures.report(new WebhookDeliveryError(message), 'flushSync')
     }
-    if (this.#queue.length === 0) this.#wakeIdleWaiters()
-    else if (this.#idleWaiters.size > 0) this.#start()
+    this.#waiters.notify()
+    if (this.#queue.length === 0) return
+    if (this.#waiters.size > 0) this.#start()
     else this.#schedule()
   }
 
-  /** Flushes within `flushTimeout`. When nothing is left the sink leaves the exit registry; otherwise it stays, and exit tries once more. */
-  async close(): Promise<void> {
-    await this.flush()
-    if (!this.#idle) return
+  /**
+   * Flushes once, within `flushTimeout`, then ends: what is still waiting is dropped and
+   * counted, the connection is let go, the sink leaves the exit registry, and what was not
+   * delivered over the sink's life is told once on stderr. Always settles; a second call gets
+   * the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  /** At exit: what waits is sent synchronously within `exitTimeout` (see flushSync), then the sink ends and tells what it did not deliver. */
+  exitSync(): void {
+    if (this.#closed) return
+    this.flushSync()
+    this.#end('at exit')
+  }
+
+  async #close(): Promise<void> {
+    try {
+      await this.flush()
+    } catch (error) {
+      this.failures.report(error, 'close')
+    }
+    if (!this.#closed) this.#end('at close()')
+  }
+
+  /** Stops every attempt, counts what waits as dropped, lets go of the connection, and tells the loss once. */
+  #end(when: string): void {
+    this.#closed = true
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
+    this.#generation++
+    this.#abort.abort()
+    const left = [...this.#roundEntries(), ...this.#queue.toArray()]
+    this.#round = undefined
+    this.#queue.removeFront(this.#queue.length)
+    if (left.length > 0) this.#drop(left, 'left at close', new WebhookDeliveryError(`${left.length} records were still waiting ${when}`), when)
     this.#agent.destroy()
     if (this.#registered) unregisterSink(this)
     this.#registered = false
+    this.failures.tellLoss(this.#drops.total, ` (${DropTally.reasons(this.#drops.totals())})`)
+    this.#waiters.notify()
   }
 
   get #idle(): boolean {
@@ -251,7 +275,7 @@ export class WebhookSink implements Sink {
   }
 
   #register(): void {
-    if (this.#registered) return
+    if (this.#registered || this.#closed) return
     registerSink(this)
     this.#registered = true
   }
@@ -283,13 +307,8 @@ export class WebhookSink implements Sink {
       .finally(() => {
         if (generation !== this.#generation) return
         this.#running = false
-        this.#wakeIdleWaiters()
+        this.#waiters.notify()
       })
-  }
-
-  #wakeIdleWaiters(): void {
-    if (!this.#idle) return
-    for (const done of [...this.#idleWaiters]) done()
   }
 
   async #run(generation: number): Promise<void> {

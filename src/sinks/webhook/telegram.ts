@@ -1,6 +1,7 @@
 import { ChatPacker } from './chat-packer.js'
 import { TELEGRAM_HTML_MARKUP, TELEGRAM_MARKDOWN_V2_MARKUP } from './escape.js'
-import { CHAT_FORMAT, messageCharsOption, requireOptions, resolveWebhookSettings, urlOption, type WebhookSinkBaseOptions } from './options.js'
+import { CHAT_FORMAT, messageCharsOption, requireOptions, resolveWebhookSettings, type WebhookSinkBaseOptions } from './options.js'
+import { urlOption } from '../delivery/options.js'
 import { secretsOfUrl } from './secrets.js'
 import { WebhookSink } from './sink.js'
 

@@ -14,6 +14,7 @@ const CHILD_TIMEOUT_MS = 15_000
 interface Report {
   readonly sent: number
   readonly pending: number
+  readonly dropped: number
   readonly failures: number
   readonly lastError: string
   readonly exitMs: number
@@ -79,8 +80,10 @@ describe('otlpSink on process exit', () => {
     assert.ok(report)
     assert.ok(report.exitMs >= 450 && report.exitMs < 2_000, `the exit took ${report.exitMs} ms for an exitTimeout of 500 ms`)
     assert.equal(report.sent, 0)
-    assert.equal(report.pending, 3)
-    assert.match(report.lastError, /0 of 1 requests sent synchronously: `exitTimeout` \(500 ms\) passed first/)
+    assert.equal(report.pending, 0, 'the exit path ends the sink')
+    assert.equal(report.dropped, 3)
+    assert.equal(result.stderr.match(/blackbox: sink "otlp [^"]+": 3 records not delivered \(left at close\)/g)?.length, 1, result.stderr)
+    assert.match(result.stderr, /0 of 1 requests sent synchronously: `exitTimeout` \(500 ms\) passed first/)
     assert.match(result.stderr, /blackbox: sink "otlp http:\/\/127\.0\.0\.1:\d+\/v1\/logs" failed during flushSync/)
   })
 })

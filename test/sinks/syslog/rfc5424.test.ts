@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { LEVEL_NAMES, LEVEL_VALUES, type LevelName } from '../../../src/core/levels.ts'
 import { LoggerContext, type LogRecord } from '../../../src/core/record.ts'
 import type { Plain } from '../../../src/core/serialize.ts'
-import { BoundedQueue } from '../../../src/sinks/syslog/bounded-queue.ts'
+import { ByteQueue } from '../../../src/sinks/delivery/byte-queue.ts'
 import { frame } from '../../../src/sinks/syslog/framing.ts'
 import { facilityCode, SEVERITY_OF_LEVEL } from '../../../src/sinks/syslog/priority.ts'
 import { cutUtf8, Rfc5424Formatter, sdName, TRUNCATED_MARKER, TRUNCATED_SD_MARKER } from '../../../src/sinks/syslog/rfc5424.ts'
@@ -88,16 +88,16 @@ test('framing: octet counting counts bytes (RFC 6587 §3.4.1); newline framing e
 })
 
 test('the bounded queue drops by its policy and counts', () => {
-  const oldest = new BoundedQueue(10, 'drop-oldest')
+  const oldest = new ByteQueue(10, 'drop-oldest')
   for (const text of ['aaaa', 'bbbb', 'cccc']) oldest.push(Buffer.from(text))
   assert.deepEqual([oldest.shift()?.toString(), oldest.shift()?.toString()], ['bbbb', 'cccc'])
   assert.equal(oldest.takeDropped(), 1)
   assert.equal(oldest.takeDropped(), 0, 'counting starts again once reported')
-  const newest = new BoundedQueue(10, 'drop-newest')
+  const newest = new ByteQueue(10, 'drop-newest')
   for (const text of ['aaaa', 'bbbb', 'cccc', 'dd']) newest.push(Buffer.from(text))
   assert.deepEqual([newest.shift()?.toString(), newest.shift()?.toString(), newest.shift()?.toString()], ['aaaa', 'bbbb', 'dd'])
   assert.equal(newest.droppedTotal, 1)
-  assert.equal(new BoundedQueue(3, 'drop-oldest').push(Buffer.from('toolong')), false, 'an item over the bound is dropped itself')
+  assert.equal(new ByteQueue(3, 'drop-oldest').push(Buffer.from('toolong')), false, 'an item over the bound is dropped itself')
 })
 
 const plainValue: fc.Arbitrary<Plain> = fc.letrec<{ value: Plain }>((tie) => ({

@@ -22,6 +22,8 @@ interface Report {
   readonly name: string
   readonly failures: number
   readonly pending: number
+  /** Records dropped by the end (the exit path counts what it could not send). */
+  readonly dropped: number
   readonly lastError: string
   /** From the ending to the fixture's own exit listener, which runs after the sink's. */
   readonly exitMs: number
@@ -115,7 +117,9 @@ describe('webhook sinks on process exit', () => {
     assert.ok(exitMs >= exitTimeout - 5 && exitMs < exitTimeout + 600, `the exit path took ${exitMs} ms; exitTimeout is ${exitTimeout} ms`)
     assert.match(result.stderr, /sink "discord webhook …\/4242" failed during flushSync/)
     assert.match(result.stderr, /0 of 1 messages sent synchronously: `exitTimeout` \(400 ms\) passed first/)
-    assert.equal(result.report?.pending, 1)
+    assert.equal(result.report?.pending, 0, 'the exit path ends the sink')
+    assert.equal(result.report?.dropped, 1)
+    assert.equal(result.stderr.match(/blackbox: sink "discord webhook …\/4242": 1 record not delivered \(left at close\)/g)?.length, 1, result.stderr)
     assertNoSecret(result, server)
   })
 
@@ -128,7 +132,8 @@ describe('webhook sinks on process exit', () => {
       const exitMs = result.report?.exitMs ?? Number.NaN
       // A fatal record, the guard and the exit registry each flush: without a shared budget, a multiple of the bound.
       assert.ok(exitMs >= exitTimeout - 5 && exitMs < exitTimeout * 1.5, `the exit path took ${exitMs} ms; exitTimeout is ${exitTimeout} ms`)
-      assert.ok((result.report?.pending ?? 0) >= 2, 'the records are still there, not sent')
+      assert.ok((result.report?.dropped ?? 0) >= 2, 'the records were not sent, and are counted')
+      assert.equal(result.stderr.match(/records? not delivered/g)?.length, 1, result.stderr)
       assertNoSecret(result, server)
     })
   }
@@ -156,6 +161,7 @@ describe('webhook sinks on process exit', () => {
     const first = Number(/ i=(\d+)$/.exec(lines[0] ?? '')?.[1])
     assert.deepEqual(lines.map((line) => Number(/ i=(\d+)$/.exec(line)?.[1])), Array.from({ length: count - first }, (_, i) => first + i), 'a run of the newest, in order')
     assert.match(result.stderr, new RegExp(`${first} older records not sent synchronously`))
-    assert.equal(result.report?.pending, first)
+    assert.equal(result.report?.dropped, first)
+    assert.match(result.stderr, new RegExp(`: ${first} records not delivered \\(left at close\\)`))
   })
 })

@@ -1,12 +1,13 @@
 // The arithmetic of retries and the bookkeeping of drops, without a network.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { DropTally } from '../../../src/sinks/webhook/drops.ts'
+import { DropTally } from '../../../src/sinks/delivery/drops.ts'
 import type { HttpAnswer } from '../../../src/sinks/webhook/http.ts'
-import { BoundedQueue } from '../../../src/sinks/webhook/queue.ts'
+import { RecordQueue } from '../../../src/sinks/delivery/record-queue.ts'
 import { MAX_RETRY_AFTER_MS, bucketResetMs, classify, retryAfterMs } from '../../../src/sinks/webhook/retry.ts'
 import { backoffMs } from '../../../src/sinks/delivery/backoff.ts'
-import { Scrubber, describeSecret, secretsOfUrl } from '../../../src/sinks/webhook/secrets.ts'
+import { Scrubber, describeSecret } from '../../../src/sinks/delivery/scrubber.ts'
+import { secretsOfUrl } from '../../../src/sinks/webhook/secrets.ts'
 
 function answer(status: number, body: string | object = '', headers: Record<string, string> = {}): HttpAnswer {
   return { status, headers, body: typeof body === 'string' ? body : JSON.stringify(body) }
@@ -68,7 +69,7 @@ describe('drops and the queue', () => {
   })
 
   test('the queue drops its oldest when full and puts items back in front within its capacity', () => {
-    const queue = new BoundedQueue<number>(4)
+    const queue = new RecordQueue<number>(4)
     const dropped = [1, 2, 3, 4, 5, 6].map((n) => queue.push(n))
     assert.deepEqual(dropped, [false, false, false, false, true, true])
     assert.deepEqual(queue.toArray(), [3, 4, 5, 6])
