@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import { EXIT_WORKER_SOURCE } from './exit-worker-source.js'
-import { MAX_ANSWER_BYTES, type RequestFailure } from './http.js'
+import { MAX_ANSWER_BYTES, blackboxUserAgent, type RequestFailure } from './http.js'
 
 /**
  * After a synchronous send that failed, the synchronous sends of the next this-many ms share
@@ -96,7 +96,7 @@ export function sendSync(requests: readonly SyncRequest[], options: SyncSendOpti
       stderr: true,
       workerData: {
         shared,
-        requests,
+        requests: requests.map((request) => ({ ...request, headers: { 'user-agent': blackboxUserAgent(), ...request.headers } })),
         deadline,
         timeoutMs: options.timeoutMs,
         okField: options.okField,

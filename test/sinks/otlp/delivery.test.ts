@@ -2,6 +2,7 @@
 // never answers), what is final (400, 500), partial success, the bounded queue and its drop
 // notice, bounded flush() and close(), and header values kept out of every error.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import { createLogger } from '../../../src/index.ts'
 import { FlushTimeoutError } from '../../../src/sinks/delivery/flush-timeout.ts'
@@ -32,6 +33,17 @@ function assertNoSecret(sink: ReturnType<typeof otlpSink>): void {
 }
 
 describe('otlpSink: batching', () => {
+  test('every request names its exporter: User-Agent blackbox-log/<version> (OTLP exporter specification)', async (t) => {
+    const receiver = await startOtlpReceiver(t)
+    const sink = sinkFor(receiver)
+    const log = createLogger({ sinks: [sink] })
+    log.info('who is calling')
+    await log.flush()
+    const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+    assert.equal(receiver.requests[0]?.headers['user-agent'], `blackbox-log/${version}`)
+    await log.close()
+  })
+
   test('a full batch (batchSize) goes at once; the rest waits for batchInterval or flush()', async (t) => {
     const receiver = await startOtlpReceiver(t)
     const sink = sinkFor(receiver, { batchSize: 3 })

@@ -39,6 +39,7 @@ describe('otlpSink on process exit', () => {
       assert.equal(result.code, 1, result.stderr)
       assert.equal(receiver.requests.length, 1, result.stderr)
       assert.equal(receiver.requests[0]?.contentType, encoding === 'json' ? 'application/json' : 'application/x-protobuf')
+      assert.match(String(receiver.requests[0]?.headers['user-agent']), /^blackbox-log\/\d+\.\d+\.\d+/, 'the synchronous send names its exporter too')
       assert.deepEqual(bodies(receiver), ['exit-path record 0', 'exit-path record 1', 'exit-path record 2'])
       assert.equal(receiver.requests[0]?.resource['service.name'], 'exit-fixture')
       assert.deepEqual(result.report && { sent: result.report.sent, pending: result.report.pending, failures: result.report.failures }, { sent: 3, pending: 0, failures: 0 })
