@@ -36,7 +36,7 @@ const CODES = {
 export interface SyncRequest {
   readonly url: string
   readonly headers: Readonly<Record<string, string>>
-  readonly body: string
+  readonly body: string | Uint8Array
 }
 
 /** The bounds of `sendSync()`. */

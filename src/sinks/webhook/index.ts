@@ -5,7 +5,7 @@ export { webhookSink, WEBHOOK_MAX_BATCH_RECORDS, type WebhookSinkOptions } from 
 export { defaultWebhookBody, type WebhookBody, type WebhookRecord } from './json-packer.js'
 export { WebhookSink, WebhookDeliveryError, EXIT_MAX_MESSAGES } from './sink.js'
 export { SYNC_BUDGET_WINDOW_MS } from '../delivery/exit-send.js'
-export { WebhookRequestError } from './http.js'
+export { WebhookRequestError } from './request-error.js'
 export { WebhookHttpError, MAX_RETRY_AFTER_MS } from './retry.js'
 export { MAX_PARTS_PER_RECORD } from './split.js'
 export {

@@ -68,7 +68,7 @@ describe('webhook delivery', () => {
     assert.equal(server.requests.length, 3, '1 attempt + maxRetries (2)')
     assert.equal(sink.dropped, 1)
     assert.equal(sink.failures.count, 1)
-    assert.equal((sink.failures.lastError as Error).message, '… 1 record dropped (retries exhausted): gave up after 3 attempts (`maxRetries` is 2); the last failed with HTTP 500: Internal Server Error')
+    assert.equal((sink.failures.lastError as Error).message, '1 record dropped (retries exhausted): gave up after 3 attempts (`maxRetries` is 2); the last failed with HTTP 500: Internal Server Error')
     failing = false
     log.error('after the outage')
     await log.flush()

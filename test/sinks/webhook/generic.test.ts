@@ -87,7 +87,7 @@ describe('webhookSink', () => {
     assert.equal(server.requests.length, 0)
     assert.equal(sink.dropped, 2)
     assert.equal(sink.failures.count, 1)
-    assert.match((sink.failures.lastError as Error).message, /^… 2 records dropped \(invalid body\): cannot map poison$/)
+    assert.match((sink.failures.lastError as Error).message, /^2 records dropped \(invalid body\): cannot map poison$/)
     log.error('fine')
     await log.flush()
     assert.deepEqual((server.requests[0] as ReceivedRequest).json(), { msgs: ['… 2 records dropped (invalid body)', 'fine'] })

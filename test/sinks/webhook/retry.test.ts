@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { DropTally } from '../../../src/sinks/delivery/drops.ts'
-import type { HttpAnswer } from '../../../src/sinks/webhook/http.ts'
+import type { HttpAnswer } from '../../../src/sinks/delivery/http.ts'
 import { RecordQueue } from '../../../src/sinks/delivery/record-queue.ts'
 import { MAX_RETRY_AFTER_MS, bucketResetMs, classify, retryAfterMs } from '../../../src/sinks/webhook/retry.ts'
 import { backoffMs } from '../../../src/sinks/delivery/backoff.ts'
