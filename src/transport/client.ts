@@ -11,6 +11,7 @@ import { FailureReport, type Sink, type SinkOptions } from '../core/sink.js'
 import { parseSize } from '../core/units.js'
 import { registerSink, unregisterSink } from '../sinks/registry.js'
 import { FlushTimeoutError } from '../sinks/delivery/flush-timeout.js'
+import { watchStuckWrites } from '../sinks/delivery/stuck-writes.js'
 import { checkFileName, spoolDirFor } from './endpoint.js'
 import { FrameDecoder, frameChecksum, FrameType, HEADER_BYTES, ProtocolError } from './frame.js'
 import { decodeAck, decodeRingAnswer, encodeBye, encodeHeartbeat, encodeHello, encodeLogs, type Hello } from './messages.js'
@@ -634,6 +635,12 @@ export class CollectorClient implements Sink {
     const hello = encodeHello(this.#hello())
     if (this.#fd === undefined || this.#writeDirect(hello) !== hello.length) socket.write(hello)
     this.#connected = true
+    // A collector that stops reading holds the pending write of the spool's pump, and with
+    // it the process: once the program has finished, the socket is given up (what it has
+    // not acknowledged is in the spool, which the collector delivers when it sees this
+    // process gone).
+    const stopWatch = watchStuckWrites(socket, () => socket.destroy())
+    socket.once('close', stopWatch)
     for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve()
     void this.#pump()
   }
