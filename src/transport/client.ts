@@ -12,6 +12,7 @@ import { parseSize } from '../core/units.js'
 import { registerSink, unregisterSink } from '../sinks/registry.js'
 import { FlushTimeoutError } from '../sinks/delivery/flush-timeout.js'
 import { watchStuckWrites } from '../sinks/delivery/stuck-writes.js'
+import { Backoff } from '../sinks/delivery/backoff.js'
 import { checkFileName, spoolDirFor } from './endpoint.js'
 import { FrameDecoder, frameChecksum, FrameType, HEADER_BYTES, ProtocolError } from './frame.js'
 import { decodeAck, decodeRingAnswer, encodeBye, encodeHeartbeat, encodeHello, encodeLogs, type Hello } from './messages.js'
@@ -166,7 +167,7 @@ export class CollectorClient implements Sink {
   #heartbeatTimer: NodeJS.Timeout | undefined
   #loopDelay: IntervalHistogram | undefined
   #reconnectTimer: NodeJS.Timeout | undefined
-  #backoff = RECONNECT_MIN_MS
+  readonly #backoff = new Backoff(RECONNECT_MIN_MS, RECONNECT_MAX_MS)
   #ackWaiters: { seq: number; resolve: () => void }[] = []
   #connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = []
 
@@ -419,15 +420,18 @@ export class CollectorClient implements Sink {
   /** flush() without the rejection: whether everything was acknowledged (and drained) within `flushTimeout`. */
   async #flushWithin(): Promise<boolean> {
     this.flushSync()
-    const seq = this.#seq
     const deadline = Date.now() + this.#flushTimeout
-    await this.#keepAlive(this.#acknowledged(seq, this.#flushTimeout))
-    // Drained up to what is published now (indices wrap at 2³²: compared by their difference).
+    // The ring first: drained up to what is published now (indices wrap at 2³²: compared by
+    // their difference), or left for the socket when the collector refuses it meanwhile.
     const target = this.#ringView?.load(SLOT.WRITE)
     const behind = (): boolean => this.#ringView !== undefined && target !== undefined && ((this.#ringView.load(SLOT.DRAINED) - target) | 0) < 0
     while (behind() && Date.now() < deadline) {
       await this.#keepAlive(new Promise((resolve) => setTimeout(resolve, RING_POLL_MS)))
     }
+    // Then every record sent through the socket, those a refused ring moved there included.
+    this.flushSync()
+    const seq = this.#seq
+    await this.#keepAlive(this.#acknowledged(seq, Math.max(0, deadline - Date.now())))
     if (this.#acked < seq || this.#ringPending()) {
       this.#flushGaveUpAt = seq
       return false
@@ -630,7 +634,7 @@ export class CollectorClient implements Sink {
     // The descriptor lets a log call write synchronously; libuv keeps reading from it.
     const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd
     this.#fd = typeof fd === 'number' && fd >= 0 ? fd : undefined
-    this.#backoff = RECONNECT_MIN_MS
+    this.#backoff.reset()
     // Written on the descriptor, so nothing sits in libuv's queue and direct writes may start.
     const hello = encodeHello(this.#hello())
     if (this.#fd === undefined || this.#writeDirect(hello) !== hello.length) socket.write(hello)
@@ -712,9 +716,8 @@ export class CollectorClient implements Sink {
       for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(new Error(`No collector answers at ${this.socketPath}`))
     }
     if (this.#closed) return
-    // Back off, with jitter, up to RECONNECT_MAX_MS.
-    const delay = this.#backoff * (0.5 + Math.random() / 2)
-    this.#backoff = Math.min(this.#backoff * 2, RECONNECT_MAX_MS)
+    // The one backoff of the network sinks: doubling with jitter, up to RECONNECT_MAX_MS.
+    const delay = this.#backoff.next()
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay).unref()
   }
 

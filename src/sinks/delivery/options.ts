@@ -38,7 +38,8 @@ export interface DeliverySettings {
   readonly exitTimeoutMs: number
 }
 
-function describe(value: unknown): string {
+/** A value as option errors show it: `` `-1` (number) ``. */
+export function describeValue(value: unknown): string {
   let text: string
   try {
     text = String(value)
@@ -52,7 +53,7 @@ function describe(value: unknown): string {
 export function durationOption(value: unknown, option: string, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value
-  throw new TypeError(`Expected \`${option}\` to be a positive number of ms, got ${describe(value)}`)
+  throw new TypeError(`Expected \`${option}\` to be a positive number of ms, got ${describeValue(value)}`)
 }
 
 /** An integer at least `min`, or the default when absent. */
@@ -60,7 +61,7 @@ export function integerOption(value: unknown, option: string, fallback: number, 
   if (value === undefined) return fallback
   if (typeof value === 'number' && Number.isInteger(value) && value >= min) return value
   const expected = min === 0 ? 'a non-negative integer' : min === 1 ? 'a positive integer' : `an integer of at least ${min}`
-  throw new TypeError(`Expected \`${option}\` to be ${expected}, got ${describe(value)}`)
+  throw new TypeError(`Expected \`${option}\` to be ${expected}, got ${describeValue(value)}`)
 }
 
 /** An http(s) URL. The value is never quoted whole in the error: it may hold a token. */
@@ -94,11 +95,11 @@ export function resolveDeliverySettings(options: DeliveryOptions, defaults: Deli
 export function checkChoice<T extends string>(value: unknown, option: string, choices: readonly T[], fallback: T): T {
   if (value === undefined) return fallback
   if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T
-  throw new TypeError(`Expected \`${option}\` to be ${choices.map((choice) => `'${choice}'`).join(' or ')}, got ${describe(value)}`)
+  throw new TypeError(`Expected \`${option}\` to be ${choices.map((choice) => `'${choice}'`).join(' or ')}, got ${describeValue(value)}`)
 }
 
 /** The options object itself. */
 export function checkObject(value: unknown, what: string): void {
-  if (value === null || typeof value !== 'object') throw new TypeError(`Expected the options of ${what} to be an object, got ${describe(value)}`)
+  if (value === null || typeof value !== 'object') throw new TypeError(`Expected the options of ${what} to be an object, got ${describeValue(value)}`)
 }
 

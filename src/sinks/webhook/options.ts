@@ -2,7 +2,7 @@ import { resolveFormat, type FormatOption } from '../../core/format/index.js'
 import type { Formatter } from '../../core/format/formatter.js'
 import { levelValue, type LevelInput } from '../../core/levels.js'
 import type { SinkOptions } from '../../core/sink.js'
-import { HTTP_CLOSE_TIMEOUT_MS, resolveDeliverySettings, type DeliveryOptions, type DeliverySettings } from '../delivery/options.js'
+import { HTTP_CLOSE_TIMEOUT_MS, describeValue, resolveDeliverySettings, type DeliveryOptions, type DeliverySettings } from '../delivery/options.js'
 
 export type { DeliveryOptions, DeliverySettings } from '../delivery/options.js'
 
@@ -58,14 +58,10 @@ export function resolveWebhookSettings(options: WebhookSinkBaseOptions, defaultF
   }
 }
 
-function describe(value: unknown): string {
-  return `\`${String(value)}\` (${typeof value})`
-}
-
 /** Throws unless `options` is an object; the service options are read from it next. */
 export function requireOptions(options: unknown, factory: string): void {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(`Expected \`${factory}\` options to be an object, got ${describe(options)}`)
+    throw new TypeError(`Expected \`${factory}\` options to be an object, got ${describeValue(options)}`)
   }
 }
 
@@ -79,5 +75,5 @@ export const MIN_MESSAGE_CHARS = 256
 export function messageCharsOption(value: unknown, serviceMax: number): number {
   if (value === undefined) return serviceMax
   if (typeof value === 'number' && Number.isInteger(value) && value >= MIN_MESSAGE_CHARS && value <= serviceMax) return value
-  throw new TypeError(`Expected \`maxMessageChars\` to be an integer from ${MIN_MESSAGE_CHARS} to ${serviceMax}, got ${describe(value)}`)
+  throw new TypeError(`Expected \`maxMessageChars\` to be an integer from ${MIN_MESSAGE_CHARS} to ${serviceMax}, got ${describeValue(value)}`)
 }
