@@ -27,6 +27,12 @@ export const DEFAULT_CLIENT_HEARTBEAT_MS = 10_000
 export const RECONNECT_MIN_MS = 50
 export const RECONNECT_MAX_MS = 2000
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000
+/**
+ * At exit, the longest the client waits, blocking, for the collector to acknowledge what it
+ * sent (the collector acknowledges every ACK_INTERVAL_MS, 20 ms): so that what a collector
+ * that stopped reading never took is known, kept in the spool, and said.
+ */
+export const DEFAULT_EXIT_TIMEOUT_MS = 250
 export const DEFAULT_BLOCK_TIMEOUT_MS = 1000
 export const CLIENT_BATCH_BYTES = 64 * 1024
 export const CLIENT_BATCH_INTERVAL_MS = 50
@@ -77,6 +83,8 @@ export interface CollectorClientOptions extends SinkOptions {
   flushTimeout?: number
   /** ms `close()` then gives the goodbye (BYE) and the end of the connection; default 5,000. */
   closeTimeout?: number
+  /** ms the exit path waits, blocking, for the collector's acknowledgements before saying what it has not taken; default 250. */
+  exitTimeout?: number
 }
 
 interface InFlight {
@@ -137,6 +145,7 @@ export class CollectorClient implements Sink {
   readonly #heartbeatInterval: number
   readonly #closeTimeout: number
   readonly #flushTimeout: number
+  readonly #exitTimeout: number
   #closeOnce: Promise<void> | undefined
   readonly #spool: Spool
   readonly #decoder = new FrameDecoder()
@@ -192,6 +201,7 @@ export class CollectorClient implements Sink {
     }
     this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS
     this.#flushTimeout = options.flushTimeout ?? options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS
+    this.#exitTimeout = options.exitTimeout ?? DEFAULT_EXIT_TIMEOUT_MS
     this.level = options.level === undefined ? 0 : levelValue(options.level)
     this.formatter = resolveFormat(options.format, 'text')
     this.name = `collector ${this.role}@${this.socketPath}`
@@ -786,11 +796,23 @@ export class CollectorClient implements Sink {
    */
   exitSync(code: number): void {
     this.flushSync()
-    // Connected, what was sent is in the socket: the collector reads it even after this process is gone.
-    if (!this.#connected) this.#tellLoss('at exit')
-    if (this.#connected && !this.#spooling && this.#fd !== undefined) this.#writeDirect(encodeBye({ reason: `exit code ${code}` }))
+    const direct = this.#connected && !this.#spooling && this.#fd !== undefined
+    // Before the goodbye: a collector that has said nothing for exitTimeout will not take the rest.
+    if (direct) this.#awaitAcknowledgementsSync(this.#exitTimeout)
+    if (direct) this.#writeDirect(encodeBye({ reason: `exit code ${code}` }))
     this.#persistInFlight()
+    this.#tellLoss('at exit')
     this.#spool.close()
+  }
+
+  /** Reads acknowledgements from the descriptor until everything sent is acknowledged and the ring drained, or `boundMs` passes. */
+  #awaitAcknowledgementsSync(boundMs: number): void {
+    const deadline = Date.now() + boundMs
+    const done = (): boolean => this.#acked >= this.#seq && !this.#ringPending()
+    while (!done() && this.#fd !== undefined && Date.now() < deadline) {
+      this.#readAcksNow()
+      if (!done()) Atomics.wait(sleeper, 0, 0, 1)
+    }
   }
 
   /** From now on records go through the socket; an empty ring is removed, one with records left for the collector. */

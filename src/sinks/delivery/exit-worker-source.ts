@@ -41,7 +41,16 @@ function post(request, timeout) {
       res.on('error', () => finish({ failure: codes.FAILURE_NETWORK }))
       res.on('end', () => finish({ status: res.statusCode, headers: res.headers, body }))
     })
-    req.end(request.body)
+    // Over https, nothing is written before the server's certificate is verified: written
+    // earlier, the request waits in the TLS layer, and when this worker is terminated at
+    // the deadline between the handshake and that check, the TLS layer may still send it to
+    // a server the check would refuse.
+    if (url.protocol !== 'https:') req.end(request.body)
+    else req.on('socket', (socket) => {
+      const send = () => (socket.authorized ? req.end(request.body) : finish({ failure: codes.FAILURE_NETWORK }))
+      if (socket.authorized) send()
+      else socket.once('secureConnect', send)
+    })
   })
 }
 

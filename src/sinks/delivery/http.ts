@@ -1,6 +1,7 @@
 import http from 'node:http'
 import { readFileSync } from 'node:fs'
 import https from 'node:https'
+import type { TLSSocket } from 'node:tls'
 import { watchStuckWrites } from './stuck-writes.js'
 
 let userAgent: string | undefined
@@ -128,6 +129,18 @@ export function postRaw<E extends Error>(url: URL, headers: Readonly<Record<stri
         resolve({ status: response.statusCode ?? 0, headers: response.headers, bytes: Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES) })
       })
     })
-    request.end(body)
+    // Over https, nothing is written before the server's certificate is verified (see the
+    // exit worker: a request waiting in the TLS layer can otherwise reach a server the check
+    // would refuse, when the thread that made it ends between the handshake and the check).
+    if (url.protocol !== 'https:') request.end(body)
+    else request.on('socket', (socket) => {
+      const tlsSocket = socket as TLSSocket
+      const send = (): void => {
+        if (tlsSocket.authorized) request.end(body)
+        else fail(makeError('the server certificate was not verified', 'network'))
+      }
+      if (tlsSocket.authorized) send()
+      else tlsSocket.once('secureConnect', send)
+    })
   })
 }

@@ -63,9 +63,10 @@ export interface SyslogSinkOptions extends Rfc5424Options {
   /** How long `close()` then waits for the receiver to end the connection, in ms; default 2,000. */
   closeTimeout?: number
   /**
-   * At exit, what is queued is handed to the socket at once; the process does not wait for a
-   * receiver that takes nothing. Accepted for the one lifecycle of every network sink; the
-   * exit never blocks longer than this, in ms (default 1,000).
+   * While records wait for a connection (the first one, or after an outage), a program that
+   * has finished is kept alive at most this long, in ms, for the connection to come (a TLS
+   * handshake cannot be done at exit); default 1,000. At exit, what is queued is handed to
+   * the socket at once.
    */
   exitTimeout?: number
 }
@@ -109,6 +110,9 @@ export class SyslogSink implements Sink {
   readonly #maxDatagramBytes: number
   readonly #flushTimeoutMs: number
   readonly #closeTimeoutMs: number
+  readonly #exitTimeoutMs: number
+  // Ref'd while records wait for a connection: see `exitTimeout`.
+  #holdTimer: NodeJS.Timeout | undefined
   readonly #waiters = new FlushWaiters()
   // Hand-overs not yet confirmed, oldest first: what the kernel may not have at exit.
   readonly #unconfirmed: Sent[] = []
@@ -134,7 +138,7 @@ export class SyslogSink implements Sink {
     this.#maxDatagramBytes = checkInteger(options.maxDatagramBytes, 'maxDatagramBytes', UDP_MAX_MESSAGE_BYTES, MIN_DATAGRAM_BYTES)
     this.#flushTimeoutMs = checkInteger(options.flushTimeout, 'flushTimeout', SYSLOG_FLUSH_TIMEOUT_MS)
     this.#closeTimeoutMs = checkInteger(options.closeTimeout, 'closeTimeout', CLOSE_TIMEOUT_MS)
-    checkInteger(options.exitTimeout, 'exitTimeout', EXIT_TIMEOUT_MS)
+    this.#exitTimeoutMs = checkInteger(options.exitTimeout, 'exitTimeout', EXIT_TIMEOUT_MS)
     const maxQueueBytes = checkSize(options.maxQueueBytes, 'maxQueueBytes', SYSLOG_QUEUE_BYTES)
     this.#queue = new ByteQueue(maxQueueBytes, checkChoice(options.overflow, 'overflow', OVERFLOW_POLICIES, 'drop-oldest'))
     const minDelay = checkInteger(options.minReconnectDelay, 'minReconnectDelay', MIN_RECONNECT_DELAY_MS)
@@ -194,6 +198,7 @@ export class SyslogSink implements Sink {
       return
     }
     this.#queue.push(this.#encode(line, record))
+    if (!this.#transport.connected) this.#holdForConnection()
     if (!this.#pumpScheduled) {
       // One write per burst of synchronous log calls, not one per record.
       this.#pumpScheduled = true
@@ -235,6 +240,7 @@ export class SyslogSink implements Sink {
     if (this.#closed) return
     this.#pump(true)
     this.#closed = true
+    this.#releaseHold()
     unregisterSink(this)
     this.#droppedAtClose += this.#queue.length + this.#notInKernel()
     this.#tellLoss('at exit')
@@ -242,19 +248,33 @@ export class SyslogSink implements Sink {
   }
 
   async #close(): Promise<void> {
-    if (this.#transport.connected) {
-      try {
-        await this.flush()
-      } catch (error) {
-        this.failures.report(error, 'close')
-      }
+    // Connected or not: a connection under way (the first, or after an outage) may still take the records within flushTimeout.
+    try {
+      await this.flush()
+    } catch (error) {
+      this.failures.report(error, 'close')
     }
     this.#closed = true
+    this.#releaseHold()
     unregisterSink(this)
     // What is left is told in the one loss line, not as a failure block besides.
     this.#droppedAtClose += this.#queue.length
     this.#tellLoss('at close()')
     await this.#transport.close(this.#closeTimeoutMs)
+  }
+
+  /** Keeps a finished program alive at most `exitTimeout` while records wait for a connection. */
+  #holdForConnection(): void {
+    if (this.#holdTimer !== undefined || this.#closed) return
+    this.#holdTimer = setTimeout(() => {
+      this.#holdTimer = undefined
+    }, this.#exitTimeoutMs)
+  }
+
+  #releaseHold(): void {
+    if (this.#holdTimer === undefined) return
+    clearTimeout(this.#holdTimer)
+    this.#holdTimer = undefined
   }
 
   #tellLoss(when: string): void {
@@ -308,6 +328,7 @@ export class SyslogSink implements Sink {
   #pump(force = false): void {
     this.#pumpScheduled = false
     const transport = this.#transport
+    if (transport.connected) this.#releaseHold()
     const batchBytes = this.framing === undefined ? 0 : WRITE_BATCH_BYTES
     while (this.#queue.length > 0 && (force ? transport.connected : transport.ready)) {
       const batch: Buffer[] = []
