@@ -55,6 +55,10 @@ interface Shared {
   readonly fieldsAsJson: boolean
   /** Set by the first `close()` of the logger or a child. */
   closing?: Promise<void>
+  /** Failures of the logger itself (a record that could not be built), not of any sink. */
+  readonly failures: FailureReport
+  /** Failures of a formatter, by its key: a record it cannot format is not the sink's fault. */
+  readonly formatterFailures: Map<string, FailureReport>
 }
 
 const OWN_FILE = new URL(import.meta.url).pathname
@@ -64,7 +68,12 @@ function noop(): void {}
 const NO_ARGUMENTS: readonly unknown[] = Object.freeze([])
 
 function isError(value: unknown): value is Error {
-  return value instanceof Error
+  try {
+    return value instanceof Error
+  } catch {
+    // A revoked Proxy, or one whose getPrototypeOf trap throws: not an error; its fields say what it is.
+    return false
+  }
 }
 
 function buildMessage(template: unknown, args: readonly unknown[]): string {
@@ -216,7 +225,7 @@ export class Logger {
         logger.#write(level, levelName, first, second, arguments.length > 2 ? Array.prototype.slice.call(arguments, 2) : NO_ARGUMENTS)
       } catch (error) {
         // Only a bug of ours lands here; the promise is that a log call never throws.
-        logger.#shared.slots[0]?.failures.report(error, 'record building')
+        logger.#shared.failures.report(error, 'record building')
       }
     }
   }
@@ -252,7 +261,7 @@ export class Logger {
     const record: LogRecord = fieldsJson === undefined
       ? { level, levelName, time: Date.now(), msg: truncate(msg, limits), context: this.#context, fields, err, callsite }
       : new JsonFieldsRecord(level, levelName, Date.now(), truncate(msg, limits), this.#context, fieldsJson, err, callsite)
-    dispatch(shared.slots, record)
+    dispatch(shared, record)
     if (level >= LEVEL_VALUES.fatal) this.flushSync()
   }
 }
@@ -265,28 +274,50 @@ function isErrorField(fields: object): boolean {
   }
 }
 
-/** Formats once per distinct format and hands each sink its line; one failing sink never stops the others. */
-function dispatch(slots: readonly Slot[], record: LogRecord): void {
+/**
+ * Formats once per distinct format and hands each sink its line; one failing sink never
+ * stops the others. A formatter that throws is reported as the formatter's failure, and the
+ * sink gets the record without its fields and error, with a note, rather than nothing.
+ */
+function dispatch(shared: Shared, record: LogRecord): void {
   let firstKey: string | undefined
   let firstLine = ''
   let others: Map<string, string> | undefined
-  for (const slot of slots) {
+  for (const slot of shared.slots) {
     if (record.level < slot.level) continue
+    const key = slot.formatter.key
+    let line: string | undefined
+    if (key === firstKey) line = firstLine
+    else if (firstKey === undefined) {
+      line = firstLine = formatOrNote(shared, slot.formatter, record)
+      firstKey = key
+    } else {
+      others ??= new Map()
+      line = others.get(key)
+      if (line === undefined) others.set(key, (line = formatOrNote(shared, slot.formatter, record)))
+    }
     try {
-      const key = slot.formatter.key
-      let line: string | undefined
-      if (key === firstKey) line = firstLine
-      else if (firstKey === undefined) {
-        line = firstLine = slot.formatter.format(record)
-        firstKey = key
-      } else {
-        others ??= new Map()
-        line = others.get(key)
-        if (line === undefined) others.set(key, (line = slot.formatter.format(record)))
-      }
       slot.sink.write(line, record)
     } catch (error) {
       slot.failures.report(error)
+    }
+  }
+}
+
+/** The formatted line; when the formatter throws, the record's message and time with a note, reported once as the formatter's failure. */
+function formatOrNote(shared: Shared, formatter: Formatter, record: LogRecord): string {
+  try {
+    return formatter.format(record)
+  } catch (error) {
+    let report = shared.formatterFailures.get(formatter.key)
+    if (report === undefined) shared.formatterFailures.set(formatter.key, (report = new FailureReport(formatter.key, { subject: `formatter "${formatter.key}"`, after: 'the records go on without their fields; further failures of this formatter are counted, not printed' })))
+    report.report(error, 'formatting')
+    const msg = `${record.msg} [the record could not be formatted: ${asText(error, 'unknown error')}]`
+    const bare: LogRecord = { level: record.level, levelName: record.levelName, time: record.time, msg, context: record.context, fields: undefined, err: undefined, callsite: record.callsite }
+    try {
+      return formatter.format(bare)
+    } catch {
+      return ''
     }
   }
 }
@@ -303,6 +334,8 @@ export function createShared(options: LoggerOptions, sinks: readonly Sink[]): Sh
     redact,
     limits: resolveLimits(options.limits),
     fieldsAsJson: redact === undefined && slots.length > 0 && slots.every((slot) => slot.formatter instanceof JsonFormatter),
+    failures: new FailureReport('logger', { subject: `logger${options.name === undefined ? '' : ` "${String(options.name)}"`}`, after: 'the program goes on; further failures of the logger are counted, not printed' }),
+    formatterFailures: new Map(),
   }
 }
 

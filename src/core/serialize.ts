@@ -85,11 +85,21 @@ export function serializeError(error: Error, limits: SerializeLimits = DEFAULT_L
   return new Walker(limits).error(error, 0)
 }
 
-/** Serializes the own properties of an object into a fresh plain object. */
+/**
+ * The one field a fields object that cannot be read at all becomes (a revoked Proxy, a Proxy
+ * whose `ownKeys` trap throws): `{ fields: "[Serializing threw: message]" }`.
+ */
+export const UNREADABLE_FIELDS_KEY = 'fields'
+
+/** Serializes the own properties of an object into a fresh plain object; never throws. */
 export function serializeFields(fields: object, limits: SerializeLimits = DEFAULT_LIMITS): { [key: string]: Plain } {
   const walker = new Walker(limits)
   walker.ancestors.add(fields)
-  return walker.properties(fields, 0)
+  try {
+    return walker.properties(fields, 0)
+  } catch (error) {
+    return { [UNREADABLE_FIELDS_KEY]: describeThrown('Serializing', error) }
+  }
 }
 
 /** Characters a JSON string cannot hold raw: controls, the quote, the backslash, and surrogates (a lone one is escaped). */
@@ -120,7 +130,12 @@ function keyText(name: string): string {
  * same walk as `serializeFields`. Never calls user code twice for one property.
  */
 export function serializeFieldsToJson(fields: object, limits: SerializeLimits = DEFAULT_LIMITS): string {
-  const keys = Object.keys(fields)
+  let keys: string[]
+  try {
+    keys = Object.keys(fields)
+  } catch (error) {
+    return jsonMembers(JSON.stringify({ [UNREADABLE_FIELDS_KEY]: describeThrown('Serializing', error) }))
+  }
   // Past the bounds, names can collide (two keys cut to one, or a key named like the
   // "…" marker) and the copy keeps the last value in the first place: take the copy.
   if (keys.length > limits.maxProperties || keys.some((key) => key.length > limits.maxStringLength)) {

@@ -59,8 +59,10 @@ function errorLines(err: SerializedError): string[] {
       break
     }
     const stack = typeof current['stack'] === 'string' && current['stack'] !== '' ? current['stack'] : `${String(current['type'])}: ${String(current['message'])}`
-    const [first = '', ...rest] = splitLines(stack)
-    lines.push(prefix + first, ...rest)
+    const stackLines = splitLines(stack)
+    // One push per line: spreading a stack of tens of thousands of lines into push() overflows the call stack.
+    lines.push(prefix + (stackLines[0] ?? ''))
+    for (let index = 1; index < stackLines.length; index++) lines.push(stackLines[index] as string)
     const extras = Object.entries(current).filter(([key]) => !['type', 'message', 'stack', 'cause', 'errors'].includes(key))
     if (extras.length > 0) lines.push(`    ${fieldList(Object.fromEntries(extras)).trimStart()}`)
     const errors = current['errors']
@@ -182,7 +184,7 @@ export class PatternFormatter implements Formatter {
     for (const part of this.#parts) line += part(record)
     line = guardFirstLine(line)
     const more = this.#hasMessage ? restLines(record.msg) : []
-    if (record.err !== undefined) more.push(...errorLines(record.err))
+    if (record.err !== undefined) for (const errorLine of errorLines(record.err)) more.push(errorLine)
     if (more.length === 0) return `${line}\n`
     return `${line}\n${CONTINUATION_PREFIX}${more.join(`\n${CONTINUATION_PREFIX}`)}\n`
   }
