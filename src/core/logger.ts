@@ -5,6 +5,7 @@ import { JsonFormatter } from './format/json.js'
 import { LEVEL_NAMES, LEVEL_VALUES, SILENT_LEVEL, levelNameOf, levelValue, type LevelInput, type LevelName } from './levels.js'
 import { JsonFieldsRecord, LoggerContext, type CallSite, type LogRecord } from './record.js'
 import { compileRedaction, type RedactOption, type Redactor } from './redact.js'
+import { withoutReservedKeys } from './field-names.js'
 import { FailureReport, type Sink } from './sink.js'
 import {
   asText, resolveLimits, serializeError, serializeFields, serializeFieldsToJson, truncate,
@@ -243,7 +244,7 @@ export class Logger {
       err = serializeError(first, limits)
       msg = second === undefined ? err.message : buildMessage(second, rest)
     } else if (first !== null && typeof first === 'object' && shared.fieldsAsJson && !isErrorField(first)) {
-      fieldsJson = serializeFieldsToJson(first, limits)
+      fieldsJson = serializeFieldsToJson(first, limits, this.#context.reserved)
       msg = second === undefined ? '' : buildMessage(second, rest)
     } else if (first !== null && typeof first === 'object') {
       fields = serializeFields(first, limits)
@@ -253,6 +254,7 @@ export class Logger {
         delete fields['err']
       }
       if (shared.redact) shared.redact(fields)
+      fields = withoutReservedKeys(fields, this.#context.reserved)
       msg = second === undefined ? '' : buildMessage(second, rest)
     } else {
       msg = buildMessage(first, second === undefined ? [] : [second, ...rest])

@@ -1,4 +1,5 @@
 import type { LevelName } from './levels.js'
+import { RECORD_KEYS, reservedKeysWith, withoutReservedKeys } from './field-names.js'
 import type { Plain, SerializedError } from './serialize.js'
 
 /** Where a log call was made; computed only when a format asks for it. */
@@ -15,10 +16,18 @@ export interface CallSite {
  */
 export class LoggerContext {
   readonly rendered = new Map<string, string>()
+  /** The keys this context's records write themselves: a field of one of these names is renamed (see field-names.ts). */
+  readonly reserved: ReadonlySet<string>
+  /** `bindings` have their own reserved keys renamed here, once. */
+  readonly bindings: { readonly [key: string]: Plain }
+
   constructor(
     readonly name: string | undefined,
-    readonly bindings: { readonly [key: string]: Plain },
-  ) {}
+    bindings: { readonly [key: string]: Plain },
+  ) {
+    this.bindings = withoutReservedKeys(bindings as { [key: string]: Plain }, RECORD_KEYS)
+    this.reserved = reservedKeysWith(this.bindings)
+  }
 
   /** Renders the context once per format key; the hot path then only concatenates. */
   render(key: string, render: (context: LoggerContext) => string): string {

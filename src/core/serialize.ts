@@ -1,4 +1,5 @@
 import { types } from 'node:util'
+import { renamesFor, withoutReservedKeys } from './field-names.js'
 
 /** Bounds that keep one record small whatever the application hands over. */
 export interface SerializeLimits {
@@ -102,6 +103,8 @@ export function serializeFields(fields: object, limits: SerializeLimits = DEFAUL
   }
 }
 
+const NOTHING_RESERVED: ReadonlySet<string> = new Set()
+
 /** Characters a JSON string cannot hold raw: controls, the quote, the backslash, and surrogates (a lone one is escaped). */
 const JSON_ESCAPED = /[\u0000-\u001f"\\\ud800-\udfff]/
 
@@ -129,23 +132,24 @@ function keyText(name: string): string {
  * Strings, numbers and booleans are written directly; anything else goes through the
  * same walk as `serializeFields`. Never calls user code twice for one property.
  */
-export function serializeFieldsToJson(fields: object, limits: SerializeLimits = DEFAULT_LIMITS): string {
+export function serializeFieldsToJson(fields: object, limits: SerializeLimits = DEFAULT_LIMITS, reserved: ReadonlySet<string> = NOTHING_RESERVED): string {
   let keys: string[]
   try {
     keys = Object.keys(fields)
   } catch (error) {
-    return jsonMembers(JSON.stringify({ [UNREADABLE_FIELDS_KEY]: describeThrown('Serializing', error) }))
+    return jsonMembers(JSON.stringify(withoutReservedKeys({ [UNREADABLE_FIELDS_KEY]: describeThrown('Serializing', error) }, reserved)))
   }
   // Past the bounds, names can collide (two keys cut to one, or a key named like the
   // "…" marker) and the copy keeps the last value in the first place: take the copy.
   if (keys.length > limits.maxProperties || keys.some((key) => key.length > limits.maxStringLength)) {
-    return jsonMembers(JSON.stringify(serializeFields(fields, limits)))
+    return jsonMembers(JSON.stringify(withoutReservedKeys(serializeFields(fields, limits), reserved)))
   }
+  const renames = renamesFor(keys, reserved)
   let walker: Walker | undefined
   let out = ''
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string
-    const name = keyText(key)
+    const name = keyText(renames?.get(key) ?? key)
     let item: unknown
     try {
       item = (fields as Record<string, unknown>)[key]

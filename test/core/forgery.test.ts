@@ -31,8 +31,8 @@ const nasty = fc
   .array(fc.oneof(fc.string({ unit: 'binary', maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 6 }), fc.constantFrom(...DANGEROUS)), { maxLength: 8 })
   .map((parts) => parts.join(''))
 
-// Keys JSON records already use at the top level: a field of the same name is written twice and
-// a reader keeps the last (pino does the same). `__proto__` is checked on its own below.
+// Keys JSON records already use at the top level: a field of the same name is renamed (see the
+// property below); these properties look at other keys. `__proto__` is checked on its own below.
 const TOP_LEVEL_KEYS: ReadonlySet<string> = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'err', '__proto__'])
 const fieldKey = nasty.filter((key) => !TOP_LEVEL_KEYS.has(key) && key !== 'nested')
 // Keys a serialized error already has, or that Error instances define.
@@ -281,5 +281,74 @@ describe('a "__proto__" key from parsed input', () => {
     const record = parseOneJsonRecord(out.lines[0] ?? '')
     assert.deepEqual(at(record, '__proto__'), { admin: true })
     assert.equal(at(record, 'user'), 'alice')
+  })
+})
+
+/**
+ * The top-level keys of a JSON object text, in order, duplicates kept (JSON.parse keeps only
+ * the last of a duplicate, which is how a forged key wins in a reader).
+ */
+function topLevelKeys(json: string): string[] {
+  const keys: string[] = []
+  let depth = 0
+  let expectKey = false
+  for (let i = 0; i < json.length; i++) {
+    const char = json[i]
+    if (char === '"') {
+      let end = i + 1
+      while (json[end] !== '"') end += json[end] === '\\' ? 2 : 1
+      if (depth === 1 && expectKey) keys.push(JSON.parse(json.slice(i, end + 1)) as string)
+      expectKey = false
+      i = end
+    } else if (char === '{' || char === '[') {
+      depth++
+      expectKey = depth === 1
+    } else if (char === '}' || char === ']') depth--
+    else if (char === ',' && depth === 1) expectKey = true
+  }
+  return keys
+}
+
+describe('fields cannot forge the record’s own keys (issue #15)', () => {
+  const RECORD_KEYS = ['level', 'time', 'pid', 'hostname', 'name', 'msg'] as const
+  // Record keys, their renamed forms, and anything else.
+  const key = fc.oneof(fc.constantFrom(...RECORD_KEYS, 'time_', 'time__', 'msg_', 'err', 'a'), fieldKey)
+  const value = fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean(), fc.constant(null))
+  const fieldsObject = fc.dictionary(key, value, { maxKeys: 8 })
+
+  for (const redacted of [false, true]) {
+    test(`the JSON formatter never writes a key twice, whatever the fields and bindings${redacted ? ' (the copying path: redaction on)' : ' (the direct path)'}`, () => {
+      fc.assert(
+        fc.property(fc.option(fc.string({ minLength: 1, maxLength: 6 }), { nil: undefined }), fieldsObject, fieldsObject, fieldsObject, (name, rootBindings, childBindings, fields) => {
+          const memory = memorySink({ format: 'json' })
+          const log = createLogger({ sinks: [memory.sink], bindings: rootBindings, ...(name === undefined ? {} : { name }), ...(redacted ? { redact: ['nothing.here'] } : {}) })
+          log.child(childBindings).info(fields, 'the message')
+          const line = memory.lines[0] ?? ''
+          const keys = topLevelKeys(line)
+          assert.equal(new Set(keys).size, keys.length, `a key twice in ${line}`)
+          const record = JSON.parse(line) as Record<string, unknown>
+          assert.equal(record['msg'], 'the message')
+          assert.equal(record['level'], 30)
+          assert.equal(record['pid'], process.pid)
+          assert.equal(typeof record['time'], 'number')
+          if (name !== undefined) assert.equal(record['name'], name)
+        }),
+      )
+    })
+  }
+
+  test('a field named like a record key is written with a trailing underscore, in every format', () => {
+    const json = memorySink({ format: 'json' })
+    const text = memorySink({ format: 'text' })
+    const log = createLogger({ sinks: [json.sink, text.sink] })
+    log.info({ time: 153, level: 'debug', msg: 'forged', time_: 'taken' }, 'real')
+    const record = JSON.parse(json.lines[0] ?? '') as Record<string, unknown>
+    assert.equal(record['level'], 30)
+    assert.equal(record['msg'], 'real')
+    assert.equal(record['level_'], 'debug')
+    assert.equal(record['msg_'], 'forged')
+    assert.equal(record['time_'], 'taken', 'a field already named time_ keeps its name')
+    assert.equal(record['time__'], 153, 'and the renamed time takes the next free name')
+    assert.match(text.lines[0] ?? '', / real time__=153 level_=debug msg_=forged time_=taken\n$/)
   })
 })
