@@ -71,7 +71,7 @@ function linesOption(value: string | undefined): number {
 function levelOption(value: string | undefined): number | undefined {
   if (value === undefined) return undefined
   try {
-    return levelValue(/^\d+$/.test(value) ? Number(value) : value, '--level')
+    return levelValue(/^\d+$/.test(value) ? Number(value) : value, '--level', { anyNumber: true })
   } catch (error) {
     throw new UsageError((error as Error).message)
   }

@@ -34,19 +34,32 @@ export const LEVEL_LABELS: Readonly<Record<LevelName, string>> = {
   fatal: 'CRITICAL',
 }
 
-/** Resolves a level name, alias or number to its number; throws on anything else. */
-export function levelValue(input: unknown, option = 'level'): number {
+/** The numbers a level may be configured as: each level's own, 0 (everything) and Infinity (`silent`). */
+const CONFIGURABLE_NUMBERS: ReadonlySet<number> = new Set([0, ...Object.values(LEVEL_VALUES), SILENT_LEVEL])
+
+/**
+ * Resolves a level name, alias or number to its number; throws on anything else. A number
+ * must be one of the levels' own (10, 20, 30, 35, 40, 50, 60), 0 or Infinity, so that a level
+ * read back (`logger.level`) and set again means the same; `anyNumber` lets a reader's filter
+ * (`blackbox tail --level 45`) take any finite number.
+ */
+export function levelValue(input: unknown, option = 'level', { anyNumber = false }: { anyNumber?: boolean } = {}): number {
   if (typeof input === 'number') {
-    if (Number.isFinite(input) || input === SILENT_LEVEL) return input
+    if (CONFIGURABLE_NUMBERS.has(input) || (anyNumber && Number.isFinite(input))) return input
   } else if (typeof input === 'string') {
     const name = input.toLowerCase()
     if (name === 'silent') return SILENT_LEVEL
     const canonical = ALIASES[name] ?? name
     if (Object.hasOwn(LEVEL_VALUES, canonical)) return LEVEL_VALUES[canonical as LevelName]
   }
-  throw new TypeError(
-    `Expected \`${option}\` to be one of ${[...LEVEL_NAMES, 'warning', 'critical', 'silent'].join(', ')} or a number, got \`${String(input)}\` (${typeof input})`,
-  )
+  const numbers = anyNumber ? 'a number' : `one of their numbers (${Object.values(LEVEL_VALUES).join(', ')})`
+  let shown: string
+  try {
+    shown = String(input)
+  } catch {
+    shown = 'an unprintable value'
+  }
+  throw new TypeError(`Expected \`${option}\` to be one of ${[...LEVEL_NAMES, 'warning', 'critical', 'silent'].join(', ')} or ${numbers}, got \`${shown}\` (${input === null ? 'null' : typeof input})`)
 }
 
 /** The name of the highest level at or below `value`, for labelling custom numbers. */

@@ -1,3 +1,4 @@
+import { constants } from 'node:os'
 import { LEVEL_VALUES, levelValue } from '../core/levels.js'
 import { LoggerContext } from '../core/record.js'
 import { resolveFormat } from '../core/format/index.js'
@@ -90,11 +91,12 @@ export class FileSink implements Sink {
     }
     const durability = options.durability ?? 'sync'
     if (durability !== 'sync' && durability !== 'batched') {
-      throw new TypeError(`Expected \`durability\` to be 'sync' or 'batched', got \`${String(durability)}\` (${typeof durability})`)
+      throw new TypeError(`Expected \`durability\` to be 'sync', 'batched' or 'ring' (through fileSink()), got \`${String(durability)}\` (${typeof durability})`)
     }
     this.path = options.path
     this.name = `${this.kind} ${options.path}`
     this.durability = durability
+    const signal = checkReopenSignal(options.reopenOnSignal)
     this.level = options.level === undefined ? 0 : levelValue(options.level)
     this.formatter = resolveFormat(options.format, 'text')
     this.failures = new FailureReport(this.name)
@@ -113,7 +115,7 @@ export class FileSink implements Sink {
       // Environmental (permissions, a full disk): reported, retried on the next write.
       this.failures.report(error, 'open')
     }
-    this.#signal = options.reopenOnSignal
+    this.#signal = signal
     if (this.#signal) process.on(this.#signal, this.#onSignal)
     if (typeof this.#fsync === 'number') {
       this.#fsyncTimer = setInterval(() => this.#fsyncIfDirty(), this.#fsync).unref()
@@ -267,6 +269,20 @@ export class FileSink implements Sink {
       this.writer.close()
     }
   }
+}
+
+/**
+ * Signals a listener cannot be given: SIGKILL and SIGSTOP cannot be caught (uv_signal_start
+ * fails with EINVAL), and after a real SIGBUS, SIGFPE, SIGSEGV or SIGILL no JavaScript may
+ * safely run (Node's process documentation, "Signal events").
+ */
+const UNLISTENABLE_SIGNALS: ReadonlySet<string> = new Set(['SIGKILL', 'SIGSTOP', 'SIGBUS', 'SIGFPE', 'SIGSEGV', 'SIGILL'])
+
+/** `reopenOnSignal` as given, checked: a signal this platform has, that a listener can be given. */
+function checkReopenSignal(value: unknown): NodeJS.Signals | undefined {
+  if (value === undefined) return undefined
+  if (typeof value === 'string' && Object.hasOwn(constants.signals, value) && !UNLISTENABLE_SIGNALS.has(value)) return value as NodeJS.Signals
+  throw new TypeError(`Expected \`reopenOnSignal\` to be a signal a listener can be given, such as 'SIGHUP' or 'SIGUSR2', got \`${String(value)}\` (${typeof value})`)
 }
 
 /**

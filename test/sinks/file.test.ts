@@ -117,7 +117,10 @@ test('live sinks are registered while open and leave the registry on close', asy
 
 test('bad options are refused at creation with the option named', () => {
   assert.throws(() => fileSink({ path: '' }), /Expected `path` to be a non-empty string/)
-  assert.throws(() => fileSink({ path: join(dir, 'x.log'), durability: 'later' as 'sync' }), /Expected `durability` to be 'sync' or 'batched', got `later`/)
+  assert.throws(() => fileSink({ path: join(dir, 'x.log'), durability: 'later' as 'sync' }), /Expected `durability` to be 'sync', 'batched' or 'ring' \(through fileSink\(\)\), got `later`/)
+  for (const signal of ['SIGBOGUS', 'SIGKILL', 'SIGSTOP', 'SIGSEGV', 'hup']) {
+    assert.throws(() => fileSink({ path: join(dir, 'x.log'), reopenOnSignal: signal as NodeJS.Signals }), new RegExp(`Expected \`reopenOnSignal\` to be a signal a listener can be given, such as 'SIGHUP' or 'SIGUSR2', got \`${signal}\` \\(string\\)`), signal)
+  }
   assert.throws(() => fileSink({ path: join(dir, 'x.log'), fsync: -5 }), /Expected `fsync` to be 'never', 'always' or a positive number of ms, got `-5`/)
   assert.throws(() => fileSink({ path: join(dir, 'x.log'), batchSize: 0 }), /Expected `batchSize` to be a positive integer, got `0`/)
   assert.throws(() => fileSink({ path: join(dir, 'x.log'), format: 'yaml' }), /Expected `format` to be 'text', 'json'/)
