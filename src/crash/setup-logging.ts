@@ -1,3 +1,6 @@
+import { writeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { FormatOption } from '../core/format/index.js'
 import type { LevelInput } from '../core/levels.js'
 import type { Logger } from '../core/logger.js'
@@ -6,6 +9,7 @@ import { createLogger } from '../create-logger.js'
 import { cleanLogs } from '../layout/clean.js'
 import { createRunFile, DEFAULT_RUN_PREFIX, validatePrefix } from '../layout/run-file.js'
 import { consoleSink, type ConsoleSinkOptions } from '../sinks/console.js'
+import { isEnvironmental } from '../sinks/environmental.js'
 import { resilientFileSink, type ResilientFileSinkOptions } from '../sinks/resilient.js'
 import { readEnvDefaults } from './env-config.js'
 import { installCrashGuard, type CrashGuard, type CrashGuardOptions } from './guard.js'
@@ -39,7 +43,7 @@ export interface SetupLoggingOptions
 export interface LoggingSetup {
   logger: Logger
   guard: CrashGuard
-  /** The run file's path. */
+  /** The run file's path: in `dir`, or in the temporary fallback folder when `dir` cannot be written; `''` when no file could be made (the run logs to the console). */
   file: string
 }
 
@@ -62,17 +66,17 @@ export function setupLogging(options: SetupLoggingOptions = {}): LoggingSetup {
   if (!Number.isInteger(heartbeatInterval) || heartbeatInterval < 0) {
     throw new TypeError(`Expected \`heartbeatInterval\` to be a non-negative integer of ms, got \`${String(heartbeatInterval)}\` (${typeof heartbeatInterval})`)
   }
-  const file = createRunFile(dir, prefix)
+  const file = runFileOrFallback(dir, prefix)
   // A run file survives a full disk (resilient) and rotates by size only when asked to.
   const maxSize = fileOptions.maxSize ?? env.maxSize ?? false
-  const sinks: Sink[] = [resilientFileSink({ ...fileOptions, maxSize, path: file, format })]
-  if (console) sinks.push(consoleSink(console === true ? { level: 'info' } : console))
+  const sinks: Sink[] = file === undefined ? [] : [resilientFileSink({ ...fileOptions, maxSize, path: file, format })]
+  if (console || file === undefined) sinks.push(consoleSink(console === true || console === false ? { level: 'info' } : console))
   const logger = createLogger({ name: name ?? prefix, level, sinks })
   const guard = installCrashGuard(logger, {
     name: name ?? prefix,
     heartbeatInterval,
     systemInfo,
-    reportNextTo: file,
+    ...(file === undefined ? {} : { reportNextTo: file }),
     closeLogger: true,
     ...(signals === undefined ? {} : { signals }),
     ...(report === undefined ? {} : { report }),
@@ -81,7 +85,42 @@ export function setupLogging(options: SetupLoggingOptions = {}): LoggingSetup {
     ...(extraEnv === undefined ? {} : { env: extraEnv }),
   })
   if (env.retention !== undefined) removeOldRuns(dir, env.retention, logger)
-  return { logger, guard, file }
+  return { logger, guard, file: file ?? '' }
+}
+
+/**
+ * The run file in `dir`; when `dir` cannot be written (permissions, a read-only disk), one in
+ * `<tmpdir>/blackbox-<uid>/logs`, said once on stderr; when neither can, undefined (the run
+ * logs to the console, and that is said too). The program runs in every case.
+ */
+function runFileOrFallback(dir: string, prefix: string): string | undefined {
+  try {
+    return createRunFile(dir, prefix)
+  } catch (error) {
+    if (!isEnvironmental(error)) throw error
+    const user = typeof process.getuid === 'function' ? String(process.getuid()) : 'user'
+    const fallback = join(tmpdir(), `blackbox-${user}`, 'logs')
+    try {
+      const file = createRunFile(fallback, prefix)
+      say(`blackbox: cannot write run files in ${dir} (${describe(error)}); this run logs to ${file}`)
+      return file
+    } catch (second) {
+      say(`blackbox: cannot write run files in ${dir} (${describe(error)}) nor in ${fallback} (${describe(second)}); this run logs to the console only`)
+      return undefined
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+function say(line: string): void {
+  try {
+    writeSync(2, `${line}\n`)
+  } catch {
+    // stderr itself is gone: there is nowhere left to say it.
+  }
 }
 
 /** BLACKBOX_RETENTION: run files older than the limit go, in the background; this run's file is new, so never among them. */

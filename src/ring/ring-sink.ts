@@ -372,5 +372,15 @@ export function ringFileSink(options: RingFileSinkOptions): FileSink {
     process.emitWarning(`durability 'ring' needs blackbox's native addon, but ${load.reason}; ${options.path} is written with durability 'sync' instead`, { code: RING_FALLBACK_WARNING_CODE })
     return new FileSink(fileOptionsOf(options))
   }
-  return new RingFileSink(options, prepareRing(load.addon, options))
+  let prepared: PreparedRing
+  try {
+    prepared = prepareRing(load.addon, options)
+  } catch (error) {
+    if (error instanceof RingFormatError || error instanceof RingInUseError) throw error
+    // A folder that cannot be written (permissions, a read-only or full disk): the records
+    // still go to the file, as `sync`, which reports its own failure to open if it has one.
+    process.emitWarning(`durability 'ring' could not make its ring ${options.ringPath ?? `${options.path}.ring`} (${error instanceof Error ? error.message : String(error)}); ${options.path} is written with durability 'sync' instead`, { code: RING_FALLBACK_WARNING_CODE })
+    return new FileSink(fileOptionsOf(options))
+  }
+  return new RingFileSink(options, prepared)
 }

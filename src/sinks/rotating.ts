@@ -3,7 +3,8 @@ import { dirname } from 'node:path'
 import { BackupNames, type Backup } from './backups.js'
 import { checkCompression, compressFile, COMPRESSED_EXTENSION, type Compression } from './compress.js'
 import { FileSink, type FileSinkOptions } from './file.js'
-import { acquireFileLock } from './lock.js'
+import { isEnvironmental } from './environmental.js'
+import { acquireFileLock, FileLockedError } from './lock.js'
 import { compileInterval, compileMaxSize, compileRetention, type IntervalOption, type RetentionPolicy, type TimePolicy } from './rotation-policy.js'
 
 /** How often the sink checks that its path still names the file it writes (an external logrotate may have moved it). */
@@ -62,14 +63,29 @@ export class RotatingFileSink extends FileSink {
     const retention = compileRetention(options.maxFiles, options.retention)
     const interval = compileInterval(options.interval as IntervalOption | undefined)
     const compression = checkCompression(options.compress)
-    if (typeof options.path === 'string' && options.path !== '' && options.mkdir !== false) mkdirSync(dirname(options.path), { recursive: true })
-    const releaseLock = options.lock === false || typeof options.path !== 'string' ? () => {} : acquireFileLock(options.path)
+    // A folder that cannot be made or written (permissions, a read-only disk) is environmental:
+    // the sink is made all the same, reports it, and the file sink retries on later writes.
+    let unavailable: unknown
+    try {
+      if (typeof options.path === 'string' && options.path !== '' && options.mkdir !== false) mkdirSync(dirname(options.path), { recursive: true })
+    } catch (error) {
+      unavailable = error
+    }
+    let releaseLock: () => void = () => {}
+    try {
+      if (options.lock !== false && typeof options.path === 'string') releaseLock = acquireFileLock(options.path)
+    } catch (error) {
+      // Another live process writing the file is refused (FileLockedError); a lock that cannot be made is reported.
+      if (error instanceof FileLockedError || (unavailable === undefined && !isEnvironmental(error))) throw error
+      unavailable ??= error
+    }
     try {
       super(options)
     } catch (error) {
       releaseLock()
       throw error
     }
+    if (unavailable !== undefined) this.failures.report(unavailable, 'open')
     this.maxSize = maxSize
     this.retention = retention
     this.compression = compression
