@@ -1,9 +1,13 @@
 // Issue #15: no value a program logs can drop its record, throw from a log call or from
 // child(), or be blamed on a healthy sink.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { createLogger, type Sink } from '../../src/index.ts'
 import { memorySink } from '../helpers/memory-sink.ts'
+import { fixturePath, runNode } from '../helpers/process.ts'
+import { tempDir } from '../helpers/tmp.ts'
 
 function revokedProxy(): object {
   const { proxy, revoke } = Proxy.revocable({}, {})
@@ -87,4 +91,26 @@ test('a formatter that throws is reported as the formatter’s failure; the sink
   const log = createLogger({ sinks: [sink] })
   log.info({ a: 1 }, 'with fields')
   assert.deepEqual(lines, ['with fields [the record could not be formatted: Error: cannot format fields]\n'])
+})
+
+test('real process, real files: every hostile record is on disk in both formats, and no key is forged', async (t) => {
+  const dir = await tempDir(t)
+  const textPath = join(dir, 'hostile.log')
+  const jsonPath = join(dir, 'hostile.json')
+  const result = await runNode(fixturePath('hostile-values.mjs'), [textPath, jsonPath])
+  assert.equal(result.code, 0, result.stderr)
+  assert.doesNotMatch(result.stderr, /blackbox: sink/, 'no sink is blamed')
+  const text = readFileSync(textPath, 'utf8')
+  const json = readFileSync(jsonPath, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)
+  for (let n = 1; n <= 5; n++) {
+    assert.match(text, new RegExp(`\\] case=${n} `), `case ${n} in the text file`)
+    assert.ok(json.some((record) => String(record['msg']).startsWith(`case=${n} `)), `case ${n} in the JSON file`)
+  }
+  assert.match(text, / {2}\| Caused by: Error: inner/)
+  const forged = json.find((record) => String(record['msg']).startsWith('case=5 '))
+  assert.equal(forged?.['level'], 30)
+  assert.ok(typeof forged?.['pid'] === 'number' && forged['pid'] !== 1, 'the pid is the process’s own')
+  assert.notEqual(forged?.['hostname'], 'forged')
+  assert.notEqual(forged?.['time'], 153)
+  assert.equal(forged?.['time_'], 153)
 })
