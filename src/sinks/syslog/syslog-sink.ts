@@ -222,9 +222,9 @@ export class SyslogSink implements Sink {
   }
 
   /**
-   * Flushes once (within `flushTimeout`) if the socket is connected, then ends the connection
-   * (within `closeTimeout`); always settles, and a second call gets the same promise. What is
-   * still queued then is dropped, counted, and told once on stderr.
+   * Flushes once, within `flushTimeout` (a connection under way may still take the records),
+   * then ends the connection within `closeTimeout`; always settles, and a second call gets
+   * the same promise. What is still queued then is dropped, counted, and told once on stderr.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close()
