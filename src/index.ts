@@ -7,7 +7,7 @@ export { serialize, serializeError, DEFAULT_LIMITS, type SerializeLimits, type S
 export { REDACTED, type RedactOption } from './core/redact.js'
 export { resolveFormat, PRESETS, CONTINUATION_PREFIX, JsonFormatter, PatternFormatter, type Formatter, type FormatOption, type LevelPainter } from './core/format/index.js'
 export { FileSink, BATCH_SIZE_BYTES, BATCH_INTERVAL_MS, type FileSinkOptions, type Durability, type FsyncPolicy } from './sinks/file.js'
-export { consoleSink, ConsoleSink, shouldColour, type ConsoleSinkOptions } from './sinks/console.js'
+export { consoleSink, ConsoleSink, shouldColour, CONSOLE_MAX_FIELDS_CHARS, type ConsoleSinkOptions } from './sinks/console.js'
 export { flushAllSinksSync, liveSinks } from './sinks/registry.js'
 export { WriteStalledError, MAX_EAGAIN_RETRIES, type WriterFs } from './sinks/fd-writer.js'
 export { setupLogging, DEFAULT_HEARTBEAT_INTERVAL_MS, type SetupLoggingOptions, type LoggingSetup } from './crash/setup-logging.js'

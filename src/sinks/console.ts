@@ -57,6 +57,9 @@ export function levelPainter(enabled: boolean): LevelPainter | undefined {
   return (level, label) => colours[level](label)
 }
 
+/** The default console line shows at most this many characters of bindings and fields, then `…`. */
+export const CONSOLE_MAX_FIELDS_CHARS = 200
+
 /** A sink that writes to the terminal; see `consoleSink()`. */
 export class ConsoleSink implements Sink {
   readonly name: string
@@ -76,7 +79,10 @@ export class ConsoleSink implements Sink {
     }
     this.colors = colors === 'auto' ? shouldColour(this.#stream as { isTTY?: boolean }) : colors
     const paint = levelPainter(this.colors)
-    this.formatter = resolveFormat(options.format, 'console', paint ? { paint } : {})
+    // The default line is compact: a long record (setupLogging's system information) shows its
+    // fields cut; a file sink beside it keeps them whole. A format given is taken as it is.
+    const compact = options.format === undefined ? { maxFieldsChars: CONSOLE_MAX_FIELDS_CHARS } : {}
+    this.formatter = resolveFormat(options.format, 'console', paint ? { paint, ...compact } : compact)
     this.level = options.level === undefined ? 0 : levelValue(options.level)
     this.name = this.#stream === process.stdout ? 'console stdout' : this.#stream === process.stderr ? 'console stderr' : 'console stream'
     this.failures = new FailureReport(this.name)

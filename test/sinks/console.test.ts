@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream'
 import { after, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { consoleSink, createLogger, shouldColour } from '../../src/index.ts'
+import { CONSOLE_MAX_FIELDS_CHARS } from '../../src/sinks/console.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'blackbox-console-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -97,4 +98,16 @@ test('many console sinks on one stream share one error listener', async () => {
   const logs = Array.from({ length: 20 }, () => createLogger())
   assert.ok(process.stderr.listenerCount('error') <= before + 1)
   await Promise.all(logs.map((log) => log.close()))
+})
+
+test(`the console shows at most CONSOLE_MAX_FIELDS_CHARS (${CONSOLE_MAX_FIELDS_CHARS}) characters of fields: setupLogging's system record stays one short line; a file gets them all`, () => {
+  const { sink, text } = captured({ colors: false })
+  const json = captured({ colors: false, format: 'text' })
+  const log = createLogger({ sinks: [sink, json.sink] })
+  const system = { node: 'v20', cpus: Array.from({ length: 64 }, (_, i) => `cpu ${i}`), env: { PATH: '/usr/bin:'.repeat(40) } }
+  log.info({ event: 'system', system }, 'system: Node v20 on linux x64')
+  const line = text()
+  assert.ok(line.length < CONSOLE_MAX_FIELDS_CHARS + 80, `one short line: ${line.length} characters`)
+  assert.match(line, /\] system: Node v20 on linux x64 event=system system=\{.*…\n$/)
+  assert.ok(json.text().includes('cpu 63'), 'an explicit format is not cut')
 })

@@ -13,6 +13,8 @@ export type LevelPainter = (level: LevelName, label: string) => string
 export interface PatternOptions {
   /** Colours the `{level}` token. */
   paint?: LevelPainter
+  /** `{fields}` (bindings and fields) cut past this many characters, with `…`: the console's compact line. */
+  maxFieldsChars?: number
 }
 
 type Render = (record: LogRecord) => string
@@ -102,7 +104,7 @@ export class PatternFormatter implements Formatter {
     if (typeof pattern !== 'string' || pattern.length === 0) {
       throw new TypeError(`Expected \`format\` to be a non-empty pattern, got \`${String(pattern)}\` (${typeof pattern})`)
     }
-    this.key = `${options.paint ? 'painted:' : ''}pattern:${pattern}`
+    this.key = `${options.paint ? 'painted:' : ''}${options.maxFieldsChars === undefined ? '' : `fields<=${options.maxFieldsChars}:`}pattern:${pattern}`
     const { parts, tokens } = this.#compile(pattern, options)
     this.#parts = parts
     this.#hasMessage = tokens.has('message')
@@ -172,8 +174,14 @@ export class PatternFormatter implements Formatter {
       case 'message':
         // The first line only; the others are continuation lines (see format()).
         return (record) => firstLine(record.msg)
-      case 'fields':
-        return (record) => record.context.render('fields', renderBindings) + fieldList(record.fields)
+      case 'fields': {
+        const max = options.maxFieldsChars
+        if (max === undefined) return (record) => record.context.render('fields', renderBindings) + fieldList(record.fields)
+        return (record) => {
+          const text = record.context.render('fields', renderBindings) + fieldList(record.fields)
+          return text.length <= max ? text : `${text.slice(0, max)}…`
+        }
+      }
       default:
         throw new TypeError(`Expected \`format\` tokens to be one of ${PATTERN_TOKENS.map((t) => `{${t}}`).join(', ')}, got \`{${token}}\` in \`${pattern}\``)
     }
