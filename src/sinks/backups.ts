@@ -17,9 +17,24 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
+/** The archive extensions of managed backups, longest first so `.tar.gz` is not read as `.gz`. */
+const ARCHIVE_EXTENSIONS = ['.tar.gz', '.gz', '.zip', '.tar', '.br', '.zst'] as const
+const ARCHIVE = new RegExp(`(${ARCHIVE_EXTENSIONS.map(escape).join('|')})$`)
+
+/** `.tar.gz` of `app.log.1.tar.gz`; '' for an uncompressed backup. */
+export function archiveExtension(path: string): string {
+  return ARCHIVE.exec(path)?.[1] ?? ''
+}
+
+/** `app.log.1` of `app.log.1.tar.gz`. */
+export function withoutArchiveExtension(path: string): string {
+  return path.slice(0, path.length - archiveExtension(path).length)
+}
+
 /**
  * The names a rotating sink for `path` gives its files: `app.log.1`, `app.log.2.gz`
- * (size rotation), `app.log.2026-11-21`, `app.log.2026-11-21_14.2.zip` (time rotation),
+ * (size rotation), `app.log.2026-11-21`, `app.log.2026-11-21_14.2.zip` (time rotation), each
+ * archive `.gz`, `.zip`, `.tar`, `.tar.gz`, `.br` or `.zst`,
  * and `app.log.compressing-<pid>-<n>.tmp` while a backup is compressed. Nothing else in
  * the folder is ever touched.
  */
@@ -33,7 +48,7 @@ export class BackupNames {
     this.folder = dirname(path)
     this.base = basename(path)
     const base = escape(this.base)
-    this.#backup = new RegExp(`^${base}\\.(?:(\\d+)|(\\d{4}-\\d\\d-\\d\\d(?:_\\d\\d(?:-\\d\\d)?)?)(?:\\.(\\d+))?)(\\.gz|\\.zip)?$`)
+    this.#backup = new RegExp(`^${base}\\.(?:(\\d+)|(\\d{4}-\\d\\d-\\d\\d(?:_\\d\\d(?:-\\d\\d)?)?)(?:\\.(\\d+))?)(${ARCHIVE_EXTENSIONS.map(escape).join('|')})?$`)
     this.#temporary = new RegExp(`^${base}\\.compressing-\\d+-\\d+\\.tmp$`)
   }
 

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import { readSync, rmSync, statfsSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { CONTINUATION_PREFIX } from '../core/format/escape.js'
+import type { LogRecord } from '../core/record.js'
 import { LEVEL_VALUES } from '../core/levels.js'
 import { LoggerContext } from '../core/record.js'
 import { parseSize } from '../core/units.js'
@@ -208,9 +209,9 @@ export class ResilientFileSink extends RotatingFileSink {
     }
   }
 
-  override write(line: string): void {
+  override write(line: string, record?: LogRecord): void {
     if (this.#degradedSince === undefined) {
-      super.write(line)
+      super.write(line, record)
       return
     }
     this.#divert(line)

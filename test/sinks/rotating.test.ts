@@ -215,9 +215,9 @@ test('a failed compression is reported, the backup kept, and the sink keeps writ
 test('bad options are refused at creation, quoting the input', async (t) => {
   const path = join(await tempDir(t), 'bad.log')
   assert.throws(() => rotatingFileSink({ path, maxSize: 'ten MB' }), /Expected `maxSize` to be a positive size .* got `ten MB`/)
-  assert.throws(() => rotatingFileSink({ path, interval: 'fortnightly' }), /Expected `interval` to be a positive duration .* got `fortnightly`/)
-  assert.throws(() => rotatingFileSink({ path, compress: 'bz2' as 'gzip' }), /Expected `compress` to be 'gzip', 'zip' or false, got `bz2`/)
-  assert.throws(() => rotatingFileSink({ path, retention: -1 }), /Expected `retention` to be a count of files or a duration/)
+  assert.throws(() => rotatingFileSink({ path, interval: 'fortnightly' }), /^TypeError: Expected `interval` to be a size \("500 MB", .*, a duration \(.*, a number of ms, a function \(record, file\) => boolean, a list of these or false, got `fortnightly` \(string\)$/)
+  assert.throws(() => rotatingFileSink({ path, compress: 'bz2' as 'gzip' }), /Expected `compress` to be 'gz', 'zip', 'tar', 'tar\.gz', 'br', 'zst', a function of the backup's path or false, got `bz2` \(string\): Node has no bzip2/)
+  assert.throws(() => rotatingFileSink({ path, retention: -1 }), /Expected `retention` to be a count of backups, a duration like "7 days", .* got `-1` \(number\)/)
   assert.throws(() => rotatingFileSink({ path, maxFiles: 1.5 }), /Expected `maxFiles` to be a non-negative integer, got `1.5`/)
 })
 
