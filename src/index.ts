@@ -1,3 +1,7 @@
+// The declarations use Node's types (Buffer, NodeJS.Signals, node:fs). TypeScript 6 and later
+// load no @types package by itself, so the published index.d.ts names them; `preserve` keeps
+// the directive in the emitted file (TypeScript 5.5 and later drop it otherwise).
+/// <reference types="node" preserve="true" />
 export { createLogger } from './create-logger.js'
 export { Logger, type LoggerOptions, type LogMethod } from './core/logger.js'
 export { LEVEL_NAMES, LEVEL_VALUES, LEVEL_LABELS, levelValue, type LevelName, type LevelInput } from './core/levels.js'

@@ -13,11 +13,21 @@ import {
 } from './serialize.js'
 
 /**
+ * A message followed by arguments: its text, when known, must hold a `%` token for them.
+ * Catches pino's order mistaken for ours, `log.info('saved', { user })`, whose fields would
+ * only be appended to the message; a message known only as `string` passes.
+ */
+type FormatTemplate<T extends string> = string extends T ? T
+  : T extends `${string}%${string}` ? T
+  : 'a message followed by arguments needs a % token; fields go first: log.info({ user }, message)'
+
+/**
  * `log.info('message %s', arg)`, `log.info({ user }, 'message')`, `log.error(err)`,
  * `log.error(err, 'while saving')`. Never throws.
  */
 export interface LogMethod {
-  (message: string, ...args: unknown[]): void
+  (message: string): void
+  <T extends string>(template: FormatTemplate<T>, ...args: unknown[]): void
   (fields: object, message?: string, ...args: unknown[]): void
   (value: unknown, message?: string, ...args: unknown[]): void
 }

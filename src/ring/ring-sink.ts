@@ -357,10 +357,11 @@ function prepareRing(addon: RingAddon, options: RingFileSinkOptions): PreparedRi
  * into a memory-mapped ring file (no system call), which survives SIGKILL as the page
  * cache does; a worker thread drains it into `path`, and after a crash the next run (or
  * `blackbox recover`) does. Without the native addon it warns once (code
- * BLACKBOX_RING_FALLBACK) and returns a `sync` file sink instead. Throws, without touching
- * it, on a ring file of another format version or one in use by a running process.
+ * BLACKBOX_RING_FALLBACK) and returns a `sync` file sink instead: `instanceof RingFileSink`
+ * tells which. Throws, without touching it, on a ring file of another format version or one
+ * in use by a running process.
  */
-export function ringFileSink(options: RingFileSinkOptions): FileSink {
+export function ringFileSink(options: RingFileSinkOptions): RingFileSink | FileSink {
   if (options === null || typeof options !== 'object' || typeof options.path !== 'string' || options.path === '') {
     throw new TypeError(`Expected \`path\` to be a non-empty string, got \`${String(options?.path)}\` (${typeof options?.path})`)
   }

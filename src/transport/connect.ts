@@ -10,13 +10,17 @@ import { CollectorClient, type CollectorClientOptions } from './client.js'
 import { checkFileName } from './endpoint.js'
 
 export interface ConnectLoggerOptions extends CollectorClientOptions {
-  /** The logger's level; default `debug`. */
+  /**
+   * The level of the returned logger, default `debug`; settable later as `logger.level`.
+   * `level` is the client sink's own: a record is sent when it passes both.
+   */
   loggerLevel?: LevelInput
 }
 
 /**
  * A logger whose records go to the collector at `socket`. Resolves once connected;
  * rejects when no collector answers there. `close()` sends BYE: a clean goodbye.
+ * Takes the client's options, and `loggerLevel` for the logger's own level.
  */
 export async function connectLogger(options: ConnectLoggerOptions): Promise<Logger> {
   const client = new CollectorClient(options)
