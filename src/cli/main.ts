@@ -14,6 +14,31 @@ import { lsCommand } from './ls.js'
 import { summaryCommand } from './summary.js'
 import { tailCommand } from './tail.js'
 
+/** Each command's usage and what it does; the help aligns them (a long usage puts its description on the next line). */
+const COMMAND_HELP: readonly (readonly [usage: string, description: string])[] = [
+  ['ls       [--dir DIR] [--days N] [--json]', 'list run files, newest first'],
+  ['latest   [--dir DIR] [--json]', "print the newest run file's path"],
+  ['summary  [--dir DIR] [--days N] [--json]', 'records per level and how each run ended'],
+  ["clean    [--dir DIR] --older-than '30 days' [--dry-run] [--json]", 'remove old run files (never other files)'],
+  ['tail     [-f] [--level L] [--grep T] [--lines N] [--dir DIR] [FILE|latest]', 'the last records of a run file, coloured; -f follows it'],
+  ['pretty   < JSON lines', "JSON lines (blackbox's, pino's) as coloured text lines"],
+  ['run      [options] -- <command> [args...]', 'run a command under the flight recorder'],
+  ['progress [RUN] [--dir DIR] [--once]', "live view of a run's progress: bar, rate, ETA, memory"],
+  ['postmortem [FILE|latest] [--dir DIR] [--json] [--html REPORT.html]', 'how a run ended: verdict, errors, last records, hangs, memory'],
+  ['recover  [--to FILE] [--force] [--json] RING', "move a dead process's ring records into its log file"],
+  ['collector --socket PATH [--dir DIR] [--forward URL] [--detach]', "collect many processes' records into per-role files; --forward them upstream"],
+]
+
+/** Where every description starts. */
+const DESCRIPTION_COLUMN = 46
+
+function commandList(): string {
+  return COMMAND_HELP.map(([usage, description]) => {
+    const line = `  ${usage}`
+    return line.length + 2 <= DESCRIPTION_COLUMN ? `${line.padEnd(DESCRIPTION_COLUMN)}${description}` : `${line}\n${' '.repeat(DESCRIPTION_COLUMN)}${description}`
+  }).join('\n')
+}
+
 const HELP = `blackbox — a flight recorder for Node.js programs
 
 Usage:
@@ -25,21 +50,7 @@ Options:
   -v, --version    print the version
 
 Commands (blackbox <command> --help for more):
-  ls       [--dir DIR] [--days N] [--json]    list run files, newest first
-  latest   [--dir DIR] [--json]               print the newest run file's path
-  summary  [--dir DIR] [--days N] [--json]    records per level and how each run ended
-  clean    [--dir DIR] --older-than '30 days' [--dry-run] [--json]
-                                              remove old run files (never other files)
-  tail     [-f] [--level L] [--grep T] [--lines N] [--dir DIR] [FILE|latest]
-                                              the last records of a run file, coloured; -f follows it
-  pretty   < JSON lines                       JSON lines (blackbox's, pino's) as coloured text lines
-  run      [options] -- <command> [args…]       run a command under the flight recorder
-  progress [RUN] [--dir DIR] [--once]         live view of a run's progress: bar, rate, ETA, memory
-  postmortem [FILE|latest] [--dir DIR] [--json] [--html REPORT.html]
-                                              how a run ended: verdict, errors, last records, hangs, memory
-  recover  [--to FILE] [--force] [--json] RING  move a dead process's ring records into its log file
-  collector --socket PATH [--dir DIR] [--detach]
-                                              collect many processes' records into per-role files
+${commandList()}
 
 Library: import { createLogger, fileSink, consoleSink } from 'blackbox-log'
 `

@@ -13,7 +13,7 @@ function run(...args: string[]) {
 }
 
 test('package.json names the command blackbox', () => {
-  assert.equal(pkg.bin['blackbox'], './dist/cli/main.js')
+  assert.equal(pkg.bin['blackbox']?.replace(/^\.\//, ''), 'dist/cli/main.js')
 })
 
 for (const flag of ['--version', '-v']) {
@@ -39,4 +39,26 @@ test('an unknown command or option exits 2 with the reason on stderr', () => {
     assert.equal(result.status, 2, args.join(' '))
     assert.match(result.stderr, /^blackbox: /)
   }
+})
+
+test('the help lists every command, each description in one column, and the collector’s --forward', () => {
+  const result = run('--help')
+  const section = result.stdout.split('Commands (blackbox <command> --help for more):\n')[1]?.split('\n\n')[0] ?? ''
+  const lines = section.split('\n')
+  for (const command of ['ls', 'latest', 'summary', 'clean', 'tail', 'pretty', 'run', 'progress', 'postmortem', 'recover', 'collector']) {
+    assert.ok(lines.some((line) => line.startsWith(`  ${command} `)), `${command} is listed`)
+  }
+  // Every description starts in the same column: after a usage that fits, or alone on the next line.
+  const descriptionColumns = new Set<number>()
+  lines.forEach((line, index) => {
+    const wrapped = /^( {3,})\S/.exec(line)
+    if (wrapped) return descriptionColumns.add(wrapped[1]?.length ?? 0)
+    // A usage whose description is on the next line has none of its own.
+    if (/^ {3,}\S/.test(lines[index + 1] ?? '')) return
+    // Descriptions hold no double space: the last run of two or more spaces ends the usage.
+    const inline = /^ {2}(.*\S) {2,}(?=\S)/.exec(line)
+    if (inline) descriptionColumns.add(inline[0].length)
+  })
+  assert.equal(descriptionColumns.size, 1, `one column for descriptions, got ${[...descriptionColumns].join(', ')}:\n${section}`)
+  assert.match(section, /--forward URL/)
 })
