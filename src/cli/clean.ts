@@ -1,3 +1,4 @@
+import { escapeInline } from '../core/format/escape.js'
 import { parseDuration } from '../core/units.js'
 import { cleanLogs, type CleanLogsResult } from '../layout/clean.js'
 import { DEFAULT_LOG_DIR } from '../layout/catalog.js'
@@ -15,6 +16,9 @@ Options:
   --older-than DURATION   required
   --dry-run               only print what would be removed
   --json                  { removed: [{ path, size }], removedDirs, freedBytes, dryRun, failed }
+
+A file that cannot be removed, or a day folder that cannot be read, is named on stderr,
+the rest goes on, and the exit status is 1.
 `
 
 function plural(count: number, word: string): string {
@@ -49,6 +53,6 @@ export const cleanCommand: Command = (argv) =>
     const dir = values.dir ?? DEFAULT_LOG_DIR
     const result = await cleanLogs({ dir, olderThan, dryRun: values['dry-run'] ?? false })
     process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : report(result, olderThan, dir))
-    for (const failure of result.failed) process.stderr.write(`blackbox clean: could not remove ${failure.path}: ${failure.message}\n`)
+    for (const failure of result.failed) process.stderr.write(`blackbox clean: ${escapeInline(failure.path)}: ${failure.message}\n`)
     return result.failed.length === 0 ? EXIT_OK : EXIT_FAILURE
   })

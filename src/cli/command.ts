@@ -1,4 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { escapeInline } from '../core/format/escape.js'
+import type { OnUnreadable } from '../layout/catalog.js'
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>
 type Strict<O extends OptionsConfig> = { args: string[]; options: O; strict: true; allowPositionals: false }
@@ -36,6 +38,18 @@ export function positiveIntegerOption(value: string | undefined, option: string)
   return Number(value)
 }
 
+/** A note on stderr for each entry a command skipped because it could not be read, and how many there were. */
+export function unreadableNotes(name: string): { onUnreadable: OnUnreadable; skipped: () => number } {
+  let skipped = 0
+  return {
+    onUnreadable: ({ path, reason }) => {
+      skipped++
+      process.stderr.write(`blackbox ${name}: cannot read ${escapeInline(path)}: ${reason}; skipped\n`)
+    },
+    skipped: () => skipped,
+  }
+}
+
 /**
  * Runs a subcommand's body: `--help` prints its usage; a `UsageError` goes to stderr with
  * the usage (exit 2); any other error to stderr as one line (exit 1), not as a stack.
@@ -55,10 +69,11 @@ export async function runCommand(name: string, usage: string, argv: readonly str
     return await body()
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`blackbox ${name}: ${error.message}\n\n${usage}`)
+      // A message may quote a file's name or content: its controls are escaped.
+      process.stderr.write(`blackbox ${name}: ${escapeInline(error.message)}\n\n${usage}`)
       return EXIT_USAGE
     }
-    process.stderr.write(`blackbox ${name}: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.stderr.write(`blackbox ${name}: ${escapeInline(error instanceof Error ? error.message : String(error))}\n`)
     return EXIT_FAILURE
   }
 }

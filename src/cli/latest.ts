@@ -1,10 +1,12 @@
-import { DEFAULT_LOG_DIR, listLogFiles } from '../layout/catalog.js'
-import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, runCommand, type Command } from './command.js'
+import { escapeInline } from '../core/format/escape.js'
+import { DEFAULT_LOG_DIR, findLatestLogFile } from '../layout/catalog.js'
+import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, runCommand, unreadableNotes, type Command } from './command.js'
 
 export const LATEST_USAGE = `Usage: blackbox latest [--dir DIR] [--json]
 
-Prints the path of the newest run file under DIR/YYYY-MM-DD/ (not a rotated backup).
-Exits 1 when there is none.
+Prints the path of the newest run file under DIR/YYYY-MM-DD/ (not a rotated backup) that
+can be read; day folders and run files that cannot be read are passed over, each with a
+note on stderr. Exits 1 when there is none.
 
 Options:
   --dir DIR   the log folder (default ${DEFAULT_LOG_DIR})
@@ -17,10 +19,10 @@ export const latestCommand: Command = (argv) =>
     const { values } = parseCommandArgs(argv, { dir: { type: 'string' }, json: { type: 'boolean' } })
     const dir = values.dir ?? DEFAULT_LOG_DIR
     // The same choice as getLatestLogFile(), with the whole entry at hand for --json.
-    const latest = (await listLogFiles({ dir })).find((file) => !file.backup)
+    const latest = await findLatestLogFile({ dir, onUnreadable: unreadableNotes('latest').onUnreadable })
     if (values.json) process.stdout.write(`${JSON.stringify(latest ?? null, null, 2)}\n`)
     else if (latest) process.stdout.write(`${latest.path}\n`)
     if (latest) return EXIT_OK
-    process.stderr.write(`blackbox latest: no run files in ${dir}\n`)
+    process.stderr.write(`blackbox latest: no run files in ${escapeInline(dir)}\n`)
     return EXIT_FAILURE
   })

@@ -1,7 +1,8 @@
+import { escapeInline } from '../core/format/escape.js'
 import { compileTimeFormat } from '../core/format/time.js'
 import { DEFAULT_LOG_DIR, listLogFiles } from '../layout/catalog.js'
 import { formatBytes } from '../layout/human.js'
-import { EXIT_OK, parseCommandArgs, positiveIntegerOption, runCommand, type Command } from './command.js'
+import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, positiveIntegerOption, runCommand, unreadableNotes, type Command } from './command.js'
 
 export const LS_USAGE = `Usage: blackbox ls [--dir DIR] [--days N] [--json]
 
@@ -12,6 +13,9 @@ Options:
   --dir DIR   the log folder (default ${DEFAULT_LOG_DIR})
   --days N    only the last N days, today counting as 1
   --json      a JSON array of { path, date, name, size, mtime, run, backup, rotation?, stamp?, compression? }
+
+A day folder or file that cannot be read is left out, with a note on stderr, and the exit
+status is 1.
 `
 
 /** `blackbox ls`: the run files, newest first. */
@@ -20,19 +24,22 @@ export const lsCommand: Command = (argv) =>
     const { values } = parseCommandArgs(argv, { dir: { type: 'string' }, days: { type: 'string' }, json: { type: 'boolean' } })
     const daysBack = positiveIntegerOption(values.days, '--days')
     const dir = values.dir ?? DEFAULT_LOG_DIR
-    const files = await listLogFiles({ dir, ...(daysBack === undefined ? {} : { daysBack }) })
+    const notes = unreadableNotes('ls')
+    const files = await listLogFiles({ dir, onUnreadable: notes.onUnreadable, ...(daysBack === undefined ? {} : { daysBack }) })
+    // Not everything could be listed: a script must not take the list for the whole.
+    const status = notes.skipped() === 0 ? EXIT_OK : EXIT_FAILURE
     if (values.json) {
       process.stdout.write(`${JSON.stringify(files, null, 2)}\n`)
-      return EXIT_OK
+      return status
     }
     if (files.length === 0) {
-      process.stderr.write(`blackbox ls: no run files in ${dir}\n`)
-      return EXIT_OK
+      process.stderr.write(`blackbox ls: no run files in ${escapeInline(dir)}\n`)
+      return status
     }
     const time = compileTimeFormat('YYYY-MM-DD HH:mm:ss')
     const sizes = files.map((file) => formatBytes(file.size))
     const pathWidth = Math.max(...files.map((file) => file.path.length))
     const sizeWidth = Math.max(...sizes.map((size) => size.length))
     process.stdout.write(files.map((file, i) => `${file.path.padEnd(pathWidth)}  ${(sizes[i] ?? '').padStart(sizeWidth)}  ${time(file.mtime)}\n`).join(''))
-    return EXIT_OK
+    return status
   })

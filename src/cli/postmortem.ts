@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { DEFAULT_LOG_DIR, listLogFiles } from '../layout/catalog.js'
+import { escapeInline } from '../core/format/escape.js'
+import { DEFAULT_LOG_DIR, findLatestLogFile } from '../layout/catalog.js'
 import { analyzeRunFile, LAST_RECORDS, logDirOf } from '../layout/postmortem.js'
 import { renderPostmortemHtml } from '../layout/postmortem-html.js'
 import { formatPostmortem } from '../layout/postmortem-text.js'
 import { recoverRing } from '../ring/recover.js'
 import { shouldColour } from '../sinks/console.js'
-import { EXIT_FAILURE, EXIT_OK, positiveIntegerOption, runCommand, UsageError, type Command } from './command.js'
+import { EXIT_FAILURE, EXIT_OK, positiveIntegerOption, runCommand, unreadableNotes, UsageError, type Command } from './command.js'
 
 export const POSTMORTEM_USAGE = `Usage: blackbox postmortem [FILE|latest] [--dir DIR] [--json] [--html REPORT.html] [--progress RUN] [--last N]
 
@@ -19,7 +20,7 @@ progress marks of the same run.
 
 FILE is a run file (text, loguru or JSON lines, plain or .gz), written by the program's
 own setupLogging() or by \`blackbox run\`; \`latest\` (the default) is the newest run file
-under DIR. A ring left beside FILE (FILE.ring: durability 'ring', a process killed while
+under DIR that can be read (others are passed over, with a note). A ring left beside FILE (FILE.ring: durability 'ring', a process killed while
 logging) is recovered into FILE first, so the report has its last records.
 
 Options:
@@ -31,7 +32,8 @@ Options:
   --last N         how many records before the end to show (default ${LAST_RECORDS})
 
 Exit status: 0 when the report was made, whatever the run's verdict; 1 when there is no
-run file or it cannot be read; 2 for a wrong command line.
+run file or it cannot be read, or it is a compressed file that is damaged (the report is
+made of what could be read, and stderr says what is wrong); 2 for a wrong command line.
 `
 
 /**
@@ -44,9 +46,9 @@ function recoverLeftRing(path: string): void {
   if (!existsSync(ring)) return
   try {
     const result = recoverRing(ring, { target: path })
-    if (result.records > 0 || result.dropped > 0) process.stderr.write(`blackbox postmortem: recovered ${result.records} records from ${ring}, left by a process that ended while logging\n`)
+    if (result.records > 0 || result.dropped > 0) process.stderr.write(`blackbox postmortem: recovered ${result.records} records from ${escapeInline(ring)}, left by a process that ended while logging\n`)
   } catch (error) {
-    process.stderr.write(`blackbox postmortem: ${ring} was not recovered: ${(error as Error).message}\n`)
+    process.stderr.write(`blackbox postmortem: ${escapeInline(ring)} was not recovered: ${escapeInline((error as Error).message)}\n`)
   }
 }
 
@@ -72,9 +74,9 @@ export const postmortemCommand: Command = (argv) =>
     let path: string
     if (target === 'latest') {
       const dir = values.dir ?? DEFAULT_LOG_DIR
-      const latest = (await listLogFiles({ dir })).find((file) => !file.backup)
+      const latest = await findLatestLogFile({ dir, onUnreadable: unreadableNotes('postmortem').onUnreadable })
       if (!latest) {
-        process.stderr.write(`blackbox postmortem: no run files in ${dir}\n`)
+        process.stderr.write(`blackbox postmortem: no run files in ${escapeInline(dir)}\n`)
         return EXIT_FAILURE
       }
       path = latest.path
@@ -89,9 +91,12 @@ export const postmortemCommand: Command = (argv) =>
     })
     if (values.html !== undefined) {
       await writeFile(values.html, renderPostmortemHtml(report))
-      process.stderr.write(`blackbox postmortem: wrote ${values.html}\n`)
+      process.stderr.write(`blackbox postmortem: wrote ${escapeInline(values.html)}\n`)
     }
     if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
     else process.stdout.write(formatPostmortem(report, { colour: shouldColour(process.stdout) }))
-    return EXIT_OK
+    if (report.file.damaged === null) return EXIT_OK
+    // The report is what could be read; the end of the run may be in what could not.
+    process.stderr.write(`blackbox postmortem: ${escapeInline(path)}: ${escapeInline(report.file.damaged)}\n`)
+    return EXIT_FAILURE
   })

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import picocolors from 'picocolors'
+import { escapeInline } from '../core/format/escape.js'
 import { DEFAULT_PROGRESS_DIR, STATUS_FILE_SUFFIX, STATUS_FOLDER, statusPathOf } from '../progress/names.js'
 import { formatStatusLine, type LinePainter } from '../progress/status-line.js'
 import { readStatus, type ProgressStatus } from '../progress/status.js'
@@ -164,11 +165,13 @@ export async function progressCommand(argv: readonly string[]): Promise<number> 
     process.stdout.write(`${formatStatusLine(status, { alive: isProcessAlive(status), ...(painter === undefined ? {} : { painter }) })}\n`)
     return EXIT_OK
   } catch (error) {
+    // A message may quote the status file's name or content (JSON.parse quotes what it
+    // could not read): its controls are escaped, as in the status line itself.
     if (error instanceof UsageError) {
-      process.stderr.write(`blackbox progress: ${error.message}\n\n${PROGRESS_USAGE}`)
+      process.stderr.write(`blackbox progress: ${escapeInline(error.message)}\n\n${PROGRESS_USAGE}`)
       return EXIT_USAGE
     }
-    process.stderr.write(`blackbox progress: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.stderr.write(`blackbox progress: ${escapeInline(error instanceof Error ? error.message : String(error))}\n`)
     return EXIT_FAILURE
   }
 }

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { escapeInline } from '../core/format/escape.js'
 import { runSupervised, type RunOptions } from '../crash/supervisor.js'
 import { EXIT_USAGE, positiveIntegerOption, UsageError, type Command } from './command.js'
 
@@ -9,7 +10,8 @@ its stdout and stderr line by line, its own records (through BLACKBOX_SOCKET /
 BLACKBOX_ROLE: getLoggerFromEnv() in the child just works), its memory and heartbeats,
 and a verdict: clean exit, error exit, uncaught exception, killed by a signal, killed by
 the OOM killer, SIGKILL from outside (possibly OOM), or hung. Exits with the child's
-exit code, or 128 + the signal's number.
+exit code, or 128 + the signal's number; as shells do, 127 when the command is not found
+and 126 when it cannot be run (verdict not-started).
 
 Options:
   --dir DIR                      where the run file goes (default logs)
@@ -72,10 +74,15 @@ export const runCommand: Command = async (argv) => {
       echo: values.quiet !== true,
     }
     const result = await runSupervised(options)
-    process.stderr.write(`blackbox run: ${result.verdict} (${result.signal ? `signal ${result.signal}` : `exit code ${result.code}`}); run file ${result.runFile}\n`)
+    if (result.startError !== undefined) {
+      // As a shell says it: `command not found`, exit status 127.
+      process.stderr.write(`blackbox run: ${escapeInline(result.startError)}\nblackbox run: not started (exit status ${result.exitStatus}); run file ${escapeInline(result.runFile)}\n`)
+    } else {
+      process.stderr.write(`blackbox run: ${result.verdict} (${result.signal ? `signal ${result.signal}` : `exit code ${result.code}`}); run file ${escapeInline(result.runFile)}\n`)
+    }
     return result.exitStatus
   } catch (error) {
-    process.stderr.write(`blackbox run: ${(error as Error).message}\n\n${RUN_USAGE}`)
+    process.stderr.write(`blackbox run: ${escapeInline((error as Error).message)}\n\n${RUN_USAGE}`)
     return EXIT_USAGE
   }
 }

@@ -1,14 +1,16 @@
 import { stat } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
+import { escapeInline } from '../core/format/escape.js'
 import { levelValue } from '../core/levels.js'
-import { DEFAULT_LOG_DIR, getLatestLogFile } from '../layout/catalog.js'
+import { DEFAULT_LOG_DIR, findLatestLogFile } from '../layout/catalog.js'
 import { compressionOf } from '../layout/decompress.js'
 import { followRecords } from '../layout/follow.js'
 import { FirstLineParser } from '../layout/parse-record.js'
 import { readRecords, type ReadRecord, type TornTail } from '../layout/read-records.js'
 import { RecordRenderer } from '../layout/render-record.js'
+import { damageOf } from '../layout/summarize.js'
 import { shouldColour } from '../sinks/console.js'
-import { EXIT_FAILURE, EXIT_OK, runCommand, UsageError, type Command } from './command.js'
+import { EXIT_FAILURE, EXIT_OK, runCommand, unreadableNotes, UsageError, type Command } from './command.js'
 
 /** Records printed when `--lines` is not given. */
 export const DEFAULT_TAIL_LINES = 10
@@ -20,7 +22,8 @@ Prints the last N records of a run file (or a collector's role file, or a rotate
 printed as they are in the file, continuation lines included; JSON records as text lines:
 time, pid, level, message, fields, and an error's stack on continuation lines.
 
-FILE is the path of the file; \`latest\` (the default) is the newest run file under DIR.
+FILE is the path of the file; \`latest\` (the default) is the newest run file under DIR that
+can be read (day folders and run files that cannot be read are passed over, with a note).
 
 Options:
   -f, --follow      keep printing records as they are appended, across rotation (the
@@ -34,7 +37,8 @@ Options:
 
 Colours: on when stdout is a terminal, off when NO_COLOR is set, on when FORCE_COLOR is.
 Exit status: 0 done (with -f: stopped by SIGINT or SIGTERM), 1 no such file or no run
-file, or a compressed file corrupt part way, 2 a wrong command line.
+file, or a compressed file damaged (cut short, or failing its checks), 2 a wrong command line.
+Control characters in what is printed are escaped (\\e, \\u0007): a file cannot drive the terminal.
 `
 
 /** The last `size` items pushed, oldest first. */
@@ -99,9 +103,9 @@ function parseTailArgs(argv: readonly string[]) {
 /** The file FILE names: a path, or the newest run file for `latest`. */
 async function fileOf(file: string | undefined, dir: string): Promise<string> {
   if (file === undefined || file === 'latest') {
-    const latest = await getLatestLogFile({ dir })
+    const latest = await findLatestLogFile({ dir, onUnreadable: unreadableNotes('tail').onUnreadable })
     if (latest === undefined) throw new Error(`no run files in ${dir}`)
-    return latest
+    return latest.path
   }
   let info
   try {
@@ -150,7 +154,8 @@ export const tailCommand: Command = (argv) =>
 
     const colour = shouldColour(process.stdout)
     const plain = new RecordRenderer({ colour: false })
-    const shown = colour ? new RecordRenderer({ colour: true }) : plain
+    // Rendering never throws; a record it could not render is printed as it is, and said.
+    const shown = new RecordRenderer({ colour, onError: (record, error) => process.stderr.write(`blackbox tail: line ${record.line} could not be rendered (${escapeInline(error.message)}); printed as it is\n`) })
     const wanted = (record: ReadRecord): boolean =>
       (minimum === undefined || record.level >= minimum) && (grep === undefined || plain.render(record).includes(grep))
     // Records are rendered only when printed: of a large file, only the last N are.
@@ -172,7 +177,7 @@ export const tailCommand: Command = (argv) =>
       }
       printLast()
       if (torn?.reason === 'corrupt-archive') {
-        process.stderr.write(`blackbox tail: ${path}: could not be decompressed past line ${torn.line}: ${torn.detail ?? 'corrupt'}\n`)
+        process.stderr.write(`blackbox tail: ${escapeInline(path)}: ${escapeInline(damageOf(torn) ?? '')}\n`)
         return EXIT_FAILURE
       }
       return EXIT_OK
@@ -188,9 +193,9 @@ export const tailCommand: Command = (argv) =>
         } else if (event.type === 'caught-up') {
           printLast()
         } else if (event.type === 'rotated') {
-          process.stderr.write(`blackbox tail: ${path} was rotated; following the new file\n`)
+          process.stderr.write(`blackbox tail: ${escapeInline(path)} was rotated; following the new file\n`)
         } else {
-          process.stderr.write(`blackbox tail: ${path} was truncated; reading it from the start\n`)
+          process.stderr.write(`blackbox tail: ${escapeInline(path)} was truncated; reading it from the start\n`)
         }
       }
     } finally {

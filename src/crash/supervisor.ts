@@ -12,11 +12,14 @@ import { startCollector, type Collector } from '../transport/collector.js'
 import { formatSeconds } from './call-records.js'
 import { collectSystemInfo } from './system-info.js'
 
-/** How a supervised run ended. */
-
+/** How often a child that logs with blackbox checks in, when `heartbeatInterval` is not given. */
 export const DEFAULT_RUN_HEARTBEAT_MS = 10_000
 /** How often the supervisor looks at the child's memory and heartbeats. */
 export const SAMPLE_INTERVAL_MS = 1000
+/** The exit status for a command that is not there, as shells give it (POSIX XCU 2.8.2). */
+export const EXIT_COMMAND_NOT_FOUND = 127
+/** The exit status for a command found but not started (not executable, …), as shells give it. */
+export const EXIT_CANNOT_EXECUTE = 126
 
 export interface RunOptions {
   command: string
@@ -41,12 +44,15 @@ export interface RunOptions {
   sampleInterval?: number
 }
 
+/** How a supervised run ended. */
 export interface RunResult {
   verdict: Verdict
   code: number | null
   signal: NodeJS.Signals | null
-  /** What a shell would report: the code, or 128 + the signal's number. */
+  /** What a shell would report: the code, or 128 + the signal's number; 127 or 126 for a command that could not be started. */
   exitStatus: number
+  /** Why the command could not be started (`command not found: ./job.sh`), for the verdict `not-started`; else undefined. */
+  startError: string | undefined
   runFile: string
   durationMs: number
   restarts: number
@@ -54,6 +60,8 @@ export interface RunResult {
 
 interface Attempt {
   child: ChildProcess
+  /** Set when the command could not be started at all (spawn's error, before any pid). */
+  startError: NodeJS.ErrnoException | undefined
   uncaught: boolean
   lastHeartbeat: number | undefined
   hangReported: boolean
@@ -110,6 +118,21 @@ function defaultName(command: string, args: readonly string[]): string {
 function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
   if (signal) return 128 + (constants.signals[signal] ?? 0)
   return code ?? 1
+}
+
+/** Why a command could not be started, in a shell's words, and the status a shell exits with then. */
+function startFailure(error: NodeJS.ErrnoException): { reason: string; status: number } {
+  if (error.code === 'ENOENT') return { reason: 'command not found', status: EXIT_COMMAND_NOT_FOUND }
+  if (error.code === 'EACCES') return { reason: 'permission denied', status: EXIT_CANNOT_EXECUTE }
+  return { reason: `cannot run it (${error.code ?? error.message})`, status: EXIT_CANNOT_EXECUTE }
+}
+
+/** The end of one attempt; `start` when the command could not be started. */
+interface AttemptEnd {
+  code: number | null
+  signal: NodeJS.Signals | null
+  verdict: Verdict
+  start?: { reason: string; status: number }
 }
 
 /**
@@ -170,12 +193,13 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
 
   let restarts = 0
   let backoff = options.backoff ?? 1000
-  let result: { code: number | null; signal: NodeJS.Signals | null; verdict: Verdict }
+  let result: AttemptEnd
   try {
     for (;;) {
       result = await runOnce()
       const failed = result.verdict !== 'clean'
-      const again = forwarded.length === 0 && restarts < maxRestarts && (restart === 'always' || (restart === 'on-failure' && failed) || (result.verdict === 'hang' && onHang === 'restart'))
+      // A command that is not there will not be there a second later either.
+      const again = result.verdict !== 'not-started' && forwarded.length === 0 && restarts < maxRestarts && (restart === 'always' || (restart === 'on-failure' && failed) || (result.verdict === 'hang' && onHang === 'restart'))
       if (!again) break
       restarts++
       logger.warn({ event: 'restart', attempt: restarts, afterMs: backoff, verdict: result.verdict }, `restarting (${restarts} of ${maxRestarts}) in ${formatSeconds(backoff)} after: ${VERDICT_TEXT[result.verdict]}`)
@@ -186,18 +210,19 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
     for (const signal of signals) process.removeListener(signal, forward)
   }
   const durationMs = Date.now() - started
-  const status = exitStatus(result.code, result.signal)
-  const how = result.signal ? `signal ${result.signal}` : `exit code ${result.code}`
-  const fields = { event: 'run-end', verdict: result.verdict, code: result.code ?? undefined, signal: result.signal ?? undefined, exitStatus: status, durationMs, restarts }
+  const status = result.start?.status ?? exitStatus(result.code, result.signal)
+  const how = result.start?.reason ?? (result.signal ? `signal ${result.signal}` : `exit code ${result.code}`)
+  const startError = result.start && `${result.start.reason}: ${options.command}`
+  const fields = { event: 'run-end', verdict: result.verdict, code: result.code ?? undefined, signal: result.signal ?? undefined, exitStatus: status, durationMs, restarts, startError }
   const message = `run ended: ${VERDICT_TEXT[result.verdict]} (${how}) after ${formatSeconds(durationMs)}`
   if (result.verdict === 'clean') logger.success(fields, message)
   else logger.error(fields, message)
   await collector.close()
   await logger.close()
   rmSync(socketDir, { recursive: true, force: true })
-  return { verdict: result.verdict, code: result.code, signal: result.signal, exitStatus: status, runFile, durationMs, restarts }
+  return { verdict: result.verdict, code: result.code, signal: result.signal, exitStatus: status, startError, runFile, durationMs, restarts }
 
-  function runOnce(): Promise<{ code: number | null; signal: NodeJS.Signals | null; verdict: Verdict }> {
+  function runOnce(): Promise<AttemptEnd> {
     const child = spawn(options.command, [...(options.args ?? [])], {
       stdio: ['inherit', 'pipe', 'pipe'],
       env: {
@@ -209,12 +234,14 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
         NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --report-on-signal --report-signal=SIGUSR2 --report-directory=${dirname(runFile)}`.trim(),
       },
     })
-    const attempt: Attempt = { child, uncaught: false, lastHeartbeat: undefined, hangReported: false, hangKilled: false, cgroups: new Map() }
+    const attempt: Attempt = { child, startError: undefined, uncaught: false, lastHeartbeat: undefined, hangReported: false, hangKilled: false, cgroups: new Map() }
     current = attempt
     collector.attach(child)
     return new Promise((resolve) => {
-      child.once('error', (error) => {
-        logger.error({ event: 'spawn-error', err: error }, `could not start ${options.command}: ${error.message}`)
+      child.on('error', (error: NodeJS.ErrnoException) => {
+        // Without a pid the command never ran: said once, when the child closes.
+        if (child.pid === undefined) attempt.startError ??= error
+        else logger.error({ event: 'child-error', pid: child.pid, err: error }, `child ${child.pid}: ${error.message}`)
       })
       if (child.pid !== undefined) {
         const counter = oomCounterOf(child.pid)
@@ -232,6 +259,13 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
       const sampler = setInterval(() => sample(attempt), options.sampleInterval ?? SAMPLE_INTERVAL_MS)
       child.once('close', (code, signal) => {
         clearInterval(sampler)
+        if (attempt.startError !== undefined) {
+          // spawn(2) failed: no process, no exit code (Node reports the negative errno as one).
+          const start = startFailure(attempt.startError)
+          logger.error({ event: 'spawn-error', err: attempt.startError }, `could not start ${options.command}: ${start.reason}`)
+          resolve({ code: null, signal: null, verdict: 'not-started', start })
+          return
+        }
         // A child that died before its client connected left its records in a spool.
         collector.deliverSpools()
         // The cgroups' OOM counts, read after the death: the kernel counts before it kills.

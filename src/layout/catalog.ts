@@ -1,5 +1,5 @@
-import type { Dirent } from 'node:fs'
-import { readdir, stat } from 'node:fs/promises'
+import { constants, type Dirent } from 'node:fs'
+import { access, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { localDate } from './run-file.js'
 import { isDateFolder, parseRunFileName, type RunFileName } from './run-file-name.js'
@@ -30,6 +30,16 @@ export interface LogFileEntry {
   readonly compression: 'gzip' | 'zip' | undefined
 }
 
+/** A day folder or run file that could not be read (permissions, an I/O error), and was skipped. */
+export interface UnreadableEntry {
+  readonly path: string
+  /** `permission denied (EACCES)`. */
+  readonly reason: string
+}
+
+/** Told of each entry skipped because it could not be read; the rest goes on. */
+export type OnUnreadable = (entry: UnreadableEntry) => void
+
 export interface ListLogFilesOptions {
   /** Default `logs`. */
   dir?: string
@@ -37,6 +47,11 @@ export interface ListLogFilesOptions {
   daysBack?: number
   /** What "today" is for `daysBack`; default now. */
   now?: Date | number
+  /**
+   * Told of each day folder or file that could not be read, which is left out. Default:
+   * left out without a word. The log folder itself that cannot be read throws.
+   */
+  onUnreadable?: OnUnreadable
 }
 
 /** A `YYYY-MM-DD` folder under the log folder. */
@@ -48,6 +63,22 @@ export interface DateFolder {
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code
   return code === 'ENOENT' || code === 'ENOTDIR'
+}
+
+/**
+ * Why a file system call failed, in words: `permission denied (EACCES)`. Node's messages
+ * are `EACCES: permission denied, scandir '/path'`; the path is said by whoever reports it.
+ */
+export function describeFsError(error: unknown): string {
+  const { code, message } = (error ?? {}) as Partial<NodeJS.ErrnoException>
+  if (typeof message !== 'string') return String(error)
+  const words = typeof code === 'string' && message.startsWith(`${code}: `) ? message.slice(code.length + 2).replace(/, \w+ '.*'$/s, '') : message
+  return typeof code === 'string' && words !== message ? `${words} (${code})` : message
+}
+
+/** The entry for `onUnreadable`: the path and why. */
+export function unreadable(path: string, error: unknown): UnreadableEntry {
+  return { path, reason: describeFsError(error) }
 }
 
 /** Validates `daysBack` once, with the option named in the error. */
@@ -80,15 +111,20 @@ export async function listDateFolders(dir: string): Promise<DateFolder[]> {
     .sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : 0))
 }
 
-/** The regular files in a day folder whose names are ours, with what the names say. */
-export async function listRunFilesIn(folder: DateFolder): Promise<Array<{ path: string; name: string; parsed: RunFileName }>> {
+/**
+ * The regular files in a day folder whose names are ours, with what the names say. A folder
+ * that cannot be read has none; `onUnreadable` is told (without it, this throws).
+ */
+export async function listRunFilesIn(folder: DateFolder, onUnreadable?: OnUnreadable): Promise<Array<{ path: string; name: string; parsed: RunFileName }>> {
   let entries: Dirent[]
   try {
     entries = await readdir(folder.path, { withFileTypes: true })
   } catch (error) {
     // The folder went away since it was listed (a concurrent clean): nothing in it.
     if (isMissing(error)) return []
-    throw error
+    if (onUnreadable === undefined) throw error
+    onUnreadable(unreadable(folder.path, error))
+    return []
   }
   const files: Array<{ path: string; name: string; parsed: RunFileName }> = []
   for (const entry of entries) {
@@ -114,21 +150,23 @@ function compareNewestFirst(a: LogFileEntry & { readonly key: RunFileName }, b: 
 
 /**
  * Run files and their rotated backups under `dir/YYYY-MM-DD/`, newest first: by day, by
- * the start time in the name, then by modification time. A missing `dir` has none.
+ * the start time in the name, then by modification time. A missing `dir` has none; a day
+ * folder or file that cannot be read is left out (see `onUnreadable`).
  */
 export async function listLogFiles(options: ListLogFilesOptions = {}): Promise<LogFileEntry[]> {
   const dir = options.dir ?? DEFAULT_LOG_DIR
   const oldest = options.daysBack === undefined ? undefined : oldestDay(checkDaysBack(options.daysBack), options.now ?? Date.now())
   const folders = (await listDateFolders(dir)).filter((folder) => oldest === undefined || folder.date >= oldest)
+  const onUnreadable = options.onUnreadable ?? (() => {})
   const entries: Array<LogFileEntry & { readonly key: RunFileName }> = []
   for (const folder of folders) {
-    for (const file of await listRunFilesIn(folder)) {
+    for (const file of await listRunFilesIn(folder, onUnreadable)) {
       let info
       try {
         info = await stat(file.path)
       } catch (error) {
-        if (isMissing(error)) continue
-        throw error
+        if (!isMissing(error)) onUnreadable(unreadable(file.path, error))
+        continue
       }
       const { run, backup, rotation, stamp, compression } = file.parsed
       entries.push({ path: file.path, date: folder.date, name: file.name, size: info.size, mtime: Math.round(info.mtimeMs), run, backup, rotation, stamp, compression, key: file.parsed })
@@ -137,8 +175,25 @@ export async function listLogFiles(options: ListLogFilesOptions = {}): Promise<L
   return entries.sort(compareNewestFirst).map(({ key: _key, ...entry }) => entry)
 }
 
-/** The path of the newest run file (not a rotated backup) under `dir`, or undefined when there is none. */
-export async function getLatestLogFile(options: Pick<ListLogFilesOptions, 'dir'> = {}): Promise<string | undefined> {
-  const files = await listLogFiles(options)
-  return files.find((file) => !file.backup)?.path
+/**
+ * The newest run file (not a rotated backup) under `dir` that this process can read, or
+ * undefined when there is none. Run files it cannot read are passed over, and
+ * `onUnreadable` is told, as it is of day folders it cannot read.
+ */
+export async function findLatestLogFile(options: Pick<ListLogFilesOptions, 'dir' | 'onUnreadable'> = {}): Promise<LogFileEntry | undefined> {
+  for (const file of await listLogFiles(options)) {
+    if (file.backup) continue
+    try {
+      await access(file.path, constants.R_OK)
+      return file
+    } catch (error) {
+      if (!isMissing(error)) options.onUnreadable?.(unreadable(file.path, error))
+    }
+  }
+  return undefined
+}
+
+/** The path of the newest run file (not a rotated backup) under `dir` that can be read, or undefined when there is none. */
+export async function getLatestLogFile(options: Pick<ListLogFilesOptions, 'dir' | 'onUnreadable'> = {}): Promise<string | undefined> {
+  return (await findLatestLogFile(options))?.path
 }

@@ -1,6 +1,6 @@
 import { lstat, readdir, rmdir, unlink } from 'node:fs/promises'
 import { parseDuration } from '../core/units.js'
-import { DEFAULT_LOG_DIR, listDateFolders, listRunFilesIn } from './catalog.js'
+import { DEFAULT_LOG_DIR, describeFsError, listDateFolders, listRunFilesIn } from './catalog.js'
 
 export interface CleanLogsOptions {
   /** Default `logs`. */
@@ -21,7 +21,11 @@ export interface CleanLogsResult {
   /** The sum of the removed files' sizes. */
   readonly freedBytes: number
   readonly dryRun: boolean
-  /** Files that matched but could not be removed, with the reason; the clean went on without them. */
+  /**
+   * Files that matched but could not be removed, and day folders that could not be read,
+   * with the reason (`could not read: permission denied (EACCES)`); the clean went on
+   * without them.
+   */
   readonly failed: Array<{ readonly path: string; readonly message: string }>
 }
 
@@ -44,15 +48,20 @@ export async function cleanLogs(options: CleanLogsOptions): Promise<CleanLogsRes
   const removedDirs: string[] = []
   const failed: Array<{ path: string; message: string }> = []
 
+  const couldNot = (path: string, what: string, error: unknown): void => {
+    failed.push({ path, message: `could not ${what}: ${describeFsError(error)}` })
+  }
+
   for (const folder of await listDateFolders(dir)) {
     let removedHere = 0
-    for (const file of await listRunFilesIn(folder)) {
+    // A day folder that cannot be read is kept, and said; the other days go on.
+    for (const file of await listRunFilesIn(folder, ({ path, reason }) => failed.push({ path, message: `could not read: ${reason}` }))) {
       let info
       try {
         info = await lstat(file.path)
       } catch (error) {
-        if (code(error) === 'ENOENT') continue
-        throw error
+        if (code(error) !== 'ENOENT') couldNot(file.path, 'read', error)
+        continue
       }
       // Checked again on the file itself: it may have been replaced since it was listed.
       if (!info.isFile() || info.mtimeMs >= cutoff) continue
@@ -60,7 +69,7 @@ export async function cleanLogs(options: CleanLogsOptions): Promise<CleanLogsRes
         try {
           await unlink(file.path)
         } catch (error) {
-          if (code(error) !== 'ENOENT') failed.push({ path: file.path, message: (error as Error).message })
+          if (code(error) !== 'ENOENT') couldNot(file.path, 'remove', error)
           continue
         }
       }
@@ -80,10 +89,11 @@ export async function cleanLogs(options: CleanLogsOptions): Promise<CleanLogsRes
       await rmdir(folder.path)
       removedDirs.push(folder.path)
     } catch (error) {
-      if (code(error) !== 'ENOTEMPTY' && code(error) !== 'EEXIST' && code(error) !== 'ENOENT') throw error
+      if (code(error) !== 'ENOTEMPTY' && code(error) !== 'EEXIST' && code(error) !== 'ENOENT') couldNot(folder.path, 'remove', error)
     }
   }
   removed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
   removedDirs.sort()
+  failed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
   return { removed, removedDirs, freedBytes: removed.reduce((sum, file) => sum + file.size, 0), dryRun, failed }
 }

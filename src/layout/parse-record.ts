@@ -1,10 +1,13 @@
 import { LEVEL_LABELS, LEVEL_VALUES, levelNameOf, levelValue } from '../core/levels.js'
+import { boundJsonDepth, setMember } from './json-depth.js'
 import { readTrailingFields } from './text-fields.js'
 
 /** The level of a record whose line matched no known format. */
 export const UNKNOWN_LEVEL = 0
 /** The label of such a record. */
 export const UNKNOWN_LABEL = 'UNKNOWN'
+
+export { MAX_FIELD_DEPTH } from './json-depth.js'
 
 /** How a record's first line was read. */
 export type RecordFormat = 'text' | 'loguru' | 'json' | 'unknown'
@@ -17,11 +20,16 @@ export interface ReadRecord {
   level: number
   /** `INFO`, `WARNING`…, as text formats write it; `UNKNOWN` when the line matched no format. */
   levelLabel: string
-  /** The message; further lines (continuation lines, stack traces) follow after `\n`. */
+  /**
+   * The message; further lines (continuation lines, stack traces) follow after `\n`. A JSON
+   * `msg` that is not a string is its JSON text (`123`, `{"a":1}`).
+   */
   msg: string
   /**
    * Text: the ` key=value` fields at the end of the first line, bare values as strings
-   * (`code: '3'`). JSON: every member but `level`, `time` and `msg`, as written.
+   * (`code: '3'`). JSON: every member but `level`, `time` and `msg`, as written (values
+   * nested deeper than `MAX_FIELD_DEPTH` replaced by a marker), and `time` too when it
+   * names no moment.
    */
   fields: Record<string, unknown>
   /** The record's lines as in the file, joined with `\n`, without the final newline. */
@@ -71,13 +79,24 @@ function levelOf(value: unknown): { level: number; label: string } {
   return { level: UNKNOWN_LEVEL, label: UNKNOWN_LABEL }
 }
 
+// ECMA-262 §21.4.1.22: a Date holds ±8.64e15 ms around the epoch; past that no moment is meant.
+const MAX_TIME_MS = 8.64e15
+
+/** Epoch ms of a JSON `time`: a number of ms, or text `Date.parse` reads; undefined when it names no moment. */
 function timeOf(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value
+  if (typeof value === 'number') return Number.isFinite(value) && Math.abs(value) <= MAX_TIME_MS ? value : undefined
   if (typeof value === 'string') {
     const parsed = Date.parse(value)
     return Number.isNaN(parsed) ? undefined : parsed
   }
   return undefined
+}
+
+/** A message as text: a string as it is, nothing as '', anything else (`123`, an object) as its JSON. */
+function messageOf(value: unknown): string {
+  if (typeof value === 'string') return value
+  if (value === undefined || value === null) return ''
+  return JSON.stringify(value)
 }
 
 function jsonRecord(text: string, line: number): ReadRecord | undefined {
@@ -89,16 +108,19 @@ function jsonRecord(text: string, line: number): ReadRecord | undefined {
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined
   const object = value as Record<string, unknown>
+  boundJsonDepth(object, text.length)
+  const time = timeOf(object['time'])
   const fields: Record<string, unknown> = {}
   for (const key of Object.keys(object)) {
-    if (key === 'level' || key === 'time' || key === 'msg') continue
+    // A `time` that names no moment (`1e300`, `"yesterday"`) stays a field: it is shown as written.
+    if (key === 'level' || (key === 'time' && time !== undefined) || key === 'msg') continue
     // JSON.parse makes an own `__proto__` key; assigning it would set the prototype instead.
-    if (key === '__proto__') Object.defineProperty(fields, key, { value: object[key], enumerable: true, writable: true, configurable: true })
-    else fields[key] = object[key]
+    setMember(fields, key, object[key])
   }
   const { level, label } = levelOf(object['level'])
-  const msg = object['msg'] ?? object['message']
-  return { time: timeOf(object['time']), level, levelLabel: label, msg: typeof msg === 'string' ? msg : '', fields, raw: text, line, format: 'json' }
+  // pino's `msg`; else `message` (winston, bunyan's kin) when it is text, or it stays a field.
+  const msg = object['msg'] ?? (typeof object['message'] === 'string' ? object['message'] : undefined)
+  return { time, level, levelLabel: label, msg: messageOf(msg), fields, raw: text, line, format: 'json' }
 }
 
 /**

@@ -86,7 +86,8 @@ function markText(found: ProgressMark | null, time: TimeFormatter): string {
 function summaryTable(report: Postmortem, time: TimeFormatter): string {
   const at = (iso: string | null): string => (iso === null ? '?' : e(time(Date.parse(iso))))
   const rows: string[] = []
-  rows.push(row('file', `${e(report.file.path)} <span class="muted">(${e(formatBytes(report.file.size))}, ${report.records} records${report.file.torn ? ', the last line cut off mid-write' : ''})</span>`))
+  const end = report.file.damaged !== null ? `, damaged: ${e(report.file.damaged)}` : report.file.torn ? ', the last line cut off mid-write' : ''
+  rows.push(row('file', `${e(report.file.path)} <span class="muted">(${e(formatBytes(report.file.size))}, ${report.records} records${end})</span>`))
   rows.push(row('run', report.source === 'supervisor'
     ? `blackbox run: <code>${e(report.command ?? '?')}</code> <span class="muted">(supervisor pid ${e(report.supervisorPid)}, child pid ${e(report.pid)})</span>`
     : `the program's own run file${report.pid === null ? '' : ` <span class="muted">(pid ${e(report.pid)})</span>`}`))

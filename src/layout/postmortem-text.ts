@@ -120,7 +120,8 @@ function summary(report: Postmortem, time: TimeFormatter, paint: Painter): strin
   }
   const at = (iso: string | null): string => (iso === null ? '?' : time(Date.parse(iso)))
 
-  row('postmortem', `${safe(report.file.path)}  ${formatBytes(report.file.size)}, ${report.records} records${report.file.torn ? ', the last line cut off mid-write' : ''}`)
+  const end = report.file.damaged !== null ? `, damaged: ${safe(report.file.damaged)}` : report.file.torn ? ', the last line cut off mid-write' : ''
+  row('postmortem', `${safe(report.file.path)}  ${formatBytes(report.file.size)}, ${report.records} records${end}`)
   if (report.source === 'supervisor') {
     row('run', `blackbox run: ${safe(report.command ?? '?')}  (supervisor pid ${report.supervisorPid ?? '?'}, child pid ${report.pid ?? '?'}${report.restarts > 0 ? `, ${report.restarts} restart${report.restarts === 1 ? '' : 's'}` : ''})`)
   } else {

@@ -6,10 +6,10 @@ import { LEVEL_NAMES, levelNameOf, type LevelName } from '../core/levels.js'
 import { VERDICT_TEXT, type Verdict } from './verdict.js'
 import { detectLeak } from './memory-trend.js'
 import { findRunProgress, type PostmortemProgress } from './postmortem-progress.js'
-import { readRecords, UNKNOWN_LEVEL, type ReadRecord } from './read-records.js'
+import { readRecords, UNKNOWN_LEVEL, type ReadRecord, type TornTail } from './read-records.js'
 import { isDateFolder } from './run-file-name.js'
 import { ActivityCounter, LEVEL_GROUPS, SeriesReducer, type LevelGroup } from './series.js'
-import { ENDING_STRENGTH, NO_ENDING_TEXT, type LevelCounts, type RunEnding } from './summarize.js'
+import { damageOf, ENDING_STRENGTH, NO_ENDING_TEXT, type LevelCounts, type RunEnding } from './summarize.js'
 
 export type { PostmortemProgress, ProgressMark } from './postmortem-progress.js'
 
@@ -122,7 +122,8 @@ export interface PostmortemMemory {
 /** What `analyzeRunFile` finds. Keys are stable (see `version`); times are ISO 8601, durations ms. */
 export interface Postmortem {
   readonly version: number
-  readonly file: { readonly path: string; readonly name: string; readonly date: string | null; readonly size: number; readonly torn: boolean }
+  /** `damaged`: why a compressed file could not be read to its end (its records up to there are read), else null. */
+  readonly file: { readonly path: string; readonly name: string; readonly date: string | null; readonly size: number; readonly torn: boolean; readonly damaged: string | null }
   readonly source: PostmortemSource
   /** The supervised command line; null for a program's own file. */
   readonly command: string | null
@@ -221,6 +222,14 @@ function stringOf(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined
 }
 
+/**
+ * The pid a supervisor's record is about (the child's): its `pid` field, written `pid_` since
+ * the logger renames fields that would forge the record's own keys (core/field-names.ts).
+ */
+function childPidOf(fields: Record<string, unknown>): number | undefined {
+  return numberOf(fields['pid_']) ?? numberOf(fields['pid'])
+}
+
 function pidOf(record: ReadRecord): number | undefined {
   if (record.format === 'json') return numberOf(record.fields['pid'])
   const match = TEXT_PID.exec(record.raw)
@@ -237,7 +246,11 @@ function stackOf(record: ReadRecord): string | undefined {
   if (newline !== -1) return record.msg.slice(newline + 1)
   for (const key of ['err', 'error']) {
     const value = record.fields[key]
-    if (value !== null && typeof value === 'object' && typeof (value as { stack?: unknown }).stack === 'string') return (value as { stack: string }).stack
+    if (value === null || typeof value !== 'object') continue
+    const stack = (value as { stack?: unknown }).stack
+    // A stack that is not text (a damaged or foreign file) is shown as what it is: its JSON.
+    if (typeof stack === 'string') return stack
+    if (stack !== undefined && stack !== null) return JSON.stringify(stack)
   }
   return undefined
 }
@@ -313,6 +326,8 @@ class RunReader {
   first: number | undefined
   latest: number | undefined
   torn = false
+  /** What is wrong with a compressed file that could not be read to its end. */
+  damaged: string | undefined
   // The supervisor's records.
   supervised = false
   command: string | undefined
@@ -401,13 +416,13 @@ class RunReader {
         break
       }
       case 'child-start': {
-        const child = numberOf(fields['pid'])
+        const child = childPidOf(fields)
         if (child !== undefined) this.childPids.push(child)
         this.attempts.push({ pid: child ?? null, startedAt: iso(time), endedAt: null, verdict: null, code: null, signal: null })
         break
       }
       case 'child-exit': {
-        const child = numberOf(fields['pid']) ?? null
+        const child = childPidOf(fields) ?? null
         const ended: PostmortemAttempt = {
           pid: child,
           startedAt: this.attempts.findLast((attempt) => attempt.pid === child && attempt.endedAt === null)?.startedAt ?? null,
@@ -425,7 +440,7 @@ class RunReader {
         this.restarts++
         break
       case 'hang':
-        this.hangs.push({ time: iso(time), pid: numberOf(fields['pid']) ?? null, silentMs: numberOf(fields['silentMs']) ?? null, action: stringOf(fields['action']) ?? null })
+        this.hangs.push({ time: iso(time), pid: childPidOf(fields) ?? null, silentMs: numberOf(fields['silentMs']) ?? null, action: stringOf(fields['action']) ?? null })
         break
       case 'run-end':
         this.runEnd = record
@@ -435,10 +450,10 @@ class RunReader {
         this.programPid ??= pid
         break
       case 'sample':
-        this.#memory('sample', numberOf(fields['pid']), time, numberOf(fields['rssMB']))
+        this.#memory('sample', childPidOf(fields), time, numberOf(fields['rssMB']))
         break
       case 'child-heartbeat':
-        this.#beat(record, numberOf(fields['pid']), numberOf(fields['loopDelayMs']))
+        this.#beat(record, childPidOf(fields), numberOf(fields['loopDelayMs']))
         break
       case 'heartbeat':
         this.#beat(record, pid, numberOf(fields['loopDelayMaxMs']))
@@ -554,6 +569,7 @@ function supervisedEnding(reader: RunReader): Ending {
   const parts: string[] = []
   const hang = reader.hangs.at(-1)
   if (verdict === 'uncaught') parts.push(uncaughtMessage(reader) ?? how ?? '')
+  else if (verdict === 'not-started') parts.push(stringOf(fields['startError']) ?? '')
   else {
     if (verdict === 'hang' && hang?.silentMs != null) parts.push(`no heartbeat for ${hang.silentMs} ms`)
     if (how !== undefined) parts.push(how)
@@ -653,7 +669,11 @@ export async function analyzeRunFile(path: string, options: AnalyzeRunOptions = 
   if (!Number.isSafeInteger(keep) || keep < 0) throw new TypeError(`Expected \`lastRecords\` to be a non-negative integer, got \`${String(keep)}\` (${typeof keep})`)
   const { size } = await stat(path)
   const reader = new RunReader(keep)
-  for await (const record of readRecords(path, { onTorn: () => { reader.torn = true } })) reader.see(record)
+  const onTorn = (tail: TornTail): void => {
+    reader.torn = true
+    reader.damaged = damageOf(tail)
+  }
+  for await (const record of readRecords(path, { onTorn })) reader.see(record)
 
   const ending = reader.supervised ? supervisedEnding(reader) : programEnding(reader)
   const pid = reader.supervised ? reader.childPids.at(-1) : (reader.programPid ?? reader.commonPid())
@@ -688,7 +708,7 @@ export async function analyzeRunFile(path: string, options: AnalyzeRunOptions = 
   const folder = basename(dirname(path))
   return {
     version: POSTMORTEM_VERSION,
-    file: { path, name: basename(path), date: isDateFolder(folder) ? folder : null, size, torn: reader.torn },
+    file: { path, name: basename(path), date: isDateFolder(folder) ? folder : null, size, torn: reader.torn, damaged: reader.damaged ?? null },
     source: reader.supervised ? 'supervisor' : 'program',
     command: reader.command ?? null,
     pid: pid ?? null,

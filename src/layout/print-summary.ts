@@ -1,6 +1,7 @@
+import { escapeInline } from '../core/format/escape.js'
 import { compileTimeFormat } from '../core/format/time.js'
 import { LEVEL_LABELS, type LevelName } from '../core/levels.js'
-import { DEFAULT_LOG_DIR, listLogFiles, type LogFileEntry } from './catalog.js'
+import { DEFAULT_LOG_DIR, listLogFiles, unreadable, type LogFileEntry, type OnUnreadable } from './catalog.js'
 import { formatBytes, formatDuration } from './human.js'
 import { NO_ENDING_TEXT, summarizeLogFile, type LevelCounts, type LogFileSummary } from './summarize.js'
 
@@ -20,10 +21,18 @@ export interface PrintLogSummaryOptions {
   stream?: TextOutput
   /** What "today" is for `daysBack`; default now. */
   now?: Date | number
+  /** Told of each day folder or file that could not be read, which is left out; default: left out without a word. */
+  onUnreadable?: OnUnreadable
 }
 
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | null)?.code === 'ENOENT'
+}
+
+/** Whether an error came from the file system (permissions, I/O), not from this code. */
+function isFsError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code)
 }
 
 function levelText(levels: LevelCounts): string {
@@ -36,7 +45,8 @@ function endingText(summary: LogFileSummary, entry: LogFileEntry): string {
   // A backup holds the start or the middle of a run; its end is in the run file.
   if (summary.ending === 'none' && entry.backup) return `none in a rotated backup (the run's end is in ${entry.run})`
   if (summary.ending === 'none') return NO_ENDING_TEXT
-  return summary.endingDetail === undefined ? summary.ending : `${summary.ending}: ${summary.endingDetail}`
+  // The detail is the message of a record: text from the file, escaped for a terminal.
+  return summary.endingDetail === undefined ? summary.ending : `${summary.ending}: ${escapeInline(summary.endingDetail)}`
 }
 
 /** The text block for one file. */
@@ -47,19 +57,23 @@ function describe(summary: LogFileSummary, entry: LogFileEntry, time: (ms: numbe
   const { first, last } = summary
   lines.push(`  time     ${first === undefined || last === undefined ? 'none recorded' : `${time(first)} → ${time(last)} (${formatDuration(last - first)})`}`)
   lines.push(`  ending   ${endingText(summary, entry)}`)
-  if (summary.torn) lines.push('  torn     the last line was cut off mid-write')
+  if (summary.damaged !== undefined) lines.push(`  damaged  ${escapeInline(summary.damaged)}`)
+  else if (summary.torn) lines.push('  torn     the last line was cut off mid-write')
   return `${lines.join('\n')}\n`
 }
 
 /**
  * Prints, for each run file under `dir` (newest first), its day, name and size, records per
- * level, the first and last time, and how the run ended. Returns the summaries.
+ * level, the first and last time, and how the run ended. Returns the summaries. A file or
+ * day folder that cannot be read is left out (see `onUnreadable`).
  */
 export async function printLogSummary(options: PrintLogSummaryOptions = {}): Promise<LogFileSummary[]> {
   const dir = options.dir ?? DEFAULT_LOG_DIR
   const stream = options.stream ?? process.stdout
+  const onUnreadable = options.onUnreadable ?? (() => {})
   const entries = await listLogFiles({
     dir,
+    onUnreadable,
     ...(options.daysBack === undefined ? {} : { daysBack: options.daysBack }),
     ...(options.now === undefined ? {} : { now: options.now }),
   })
@@ -72,7 +86,10 @@ export async function printLogSummary(options: PrintLogSummaryOptions = {}): Pro
     } catch (error) {
       // Removed since it was listed (a concurrent clean): it is simply no longer there.
       if (isMissing(error)) continue
-      throw error
+      if (!isFsError(error)) throw error
+      // Unreadable (permissions, I/O): said, and the other files go on.
+      onUnreadable(unreadable(entry.path, error))
+      continue
     }
     summaries.push(summary)
     // Printed as each file is read: a folder of large files shows progress.

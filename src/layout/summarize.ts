@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { LEVEL_NAMES, levelNameOf, type LevelName } from '../core/levels.js'
-import { readRecords, UNKNOWN_LEVEL, type ReadRecord } from './read-records.js'
+import { readRecords, UNKNOWN_LEVEL, type ReadRecord, type TornTail } from './read-records.js'
 import { isDateFolder } from './run-file-name.js'
 
 /**
@@ -40,6 +40,17 @@ export interface LogFileSummary {
   readonly exitCode: number | undefined
   /** Whether the file ends in a torn line (cut mid-write) or a corrupt compressed tail. */
   readonly torn: boolean
+  /**
+   * For a compressed backup that could not be read to its end (cut short, or failing its
+   * checks), where and why: `could not be decompressed past line 9: cut short in the 8-byte
+   * trailer …`; undefined otherwise.
+   */
+  readonly damaged: string | undefined
+}
+
+/** What a damaged compressed file's torn end says, in words. */
+export function damageOf(torn: TornTail | undefined): string | undefined {
+  return torn?.reason === 'corrupt-archive' ? `could not be decompressed past line ${torn.line}: ${torn.detail ?? 'corrupt'}` : undefined
 }
 
 function isEnding(value: unknown): value is Exclude<RunEnding, 'none'> {
@@ -114,8 +125,8 @@ export async function summarizeLogFile(path: string): Promise<LogFileSummary> {
   let records = 0
   let first: number | undefined
   let last: number | undefined
-  let torn = false
-  for await (const record of readRecords(path, { onTorn: () => { torn = true } })) {
+  let torn: TornTail | undefined
+  for await (const record of readRecords(path, { onTorn: (tail) => { torn = tail } })) {
     records++
     const key = levelKey(record.level)
     counts.set(key, (counts.get(key) ?? 0) + 1)
@@ -143,6 +154,7 @@ export async function summarizeLogFile(path: string): Promise<LogFileSummary> {
     ending: ending.ending,
     endingDetail: ending.detail(),
     exitCode: ending.exitCode,
-    torn,
+    torn: torn !== undefined,
+    damaged: damageOf(torn),
   }
 }

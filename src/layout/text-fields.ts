@@ -1,4 +1,5 @@
 import { escapeJsonUnsafe } from '../core/format/escape.js'
+import { MAX_FIELD_DEPTH, nestsDeeperThan } from './json-depth.js'
 
 /**
  * Reading back the ` key=value` fields that text formats put at the end of a record's first
@@ -84,6 +85,8 @@ function jsonValueEndingAt(line: string, end: number): { value: unknown; start: 
     if (opener !== '{' && opener !== '[') continue
     candidates++
     const text = line.slice(eq + 1, end)
+    // Deeper than a JSON line's values may be (what walks it would overflow the stack): text.
+    if (nestsDeeperThan(text, MAX_FIELD_DEPTH - 1)) continue
     const parsed = parseJson(text)
     // Only what the writer would have written for that value: `[1.0]` or `{ }` is a bare string.
     if (parsed.ok && parsed.value !== null && typeof parsed.value === 'object' && escapeJsonUnsafe(JSON.stringify(parsed.value)) === text) {

@@ -3,7 +3,7 @@
  * run file's last record, and postmortem reads back. Here, with the run files, so that both
  * sides share one list.
  */
-export type Verdict = 'clean' | 'error' | 'uncaught' | 'signal' | 'oom' | 'sigkill' | 'hang'
+export type Verdict = 'clean' | 'error' | 'uncaught' | 'signal' | 'oom' | 'sigkill' | 'hang' | 'not-started'
 
 export const VERDICT_TEXT: Readonly<Record<Verdict, string>> = {
   clean: 'clean exit',
@@ -13,4 +13,5 @@ export const VERDICT_TEXT: Readonly<Record<Verdict, string>> = {
   oom: 'killed by the OOM killer',
   sigkill: 'SIGKILL from outside, possibly OOM',
   hang: 'hung',
+  'not-started': 'the command could not be started',
 }

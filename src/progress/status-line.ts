@@ -59,7 +59,7 @@ export function formatStatusLine(status: ProgressStatus, options: StatusLineOpti
   const paint = options.painter ?? PLAIN
   const now = options.now ?? Date.now()
   const gone = status.status === 'running' && options.alive === false
-  const state = gone ? `running, but process ${status.pid} is gone (killed?)` : text(status.status)
+  const state = gone ? `running, but process ${text(status.pid)} is gone (killed?)` : text(status.status)
   const parts = [text(status.run_id), status.status === 'completed' ? paint.good(state) : status.status === 'running' && !gone ? state : paint.bad(state)]
   if (typeof status.pct === 'number') parts.push(`${progressBar(status.pct)} ${status.pct.toFixed(1).padStart(5)}%`)
   parts.push(`${COUNT.format(status.completed)}${typeof status.total === 'number' ? `/${COUNT.format(status.total)}` : ' done'}`)

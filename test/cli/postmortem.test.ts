@@ -473,7 +473,7 @@ describe('blackbox postmortem --json and the command line', () => {
     assert.deepEqual(Object.keys(report.progress), PROGRESS_KEYS)
     for (const record of [...report.lastRecords, ...report.errors]) assert.deepEqual(Object.keys(record), RECORD_KEYS)
     assert.equal(report.version, 1)
-    assert.deepEqual(report.file, { path: join(dir, '2026-11-21/shape_10-00-00.log'), name: 'shape_10-00-00.log', date: '2026-11-21', size: Buffer.byteLength(content), torn: false })
+    assert.deepEqual(report.file, { path: join(dir, '2026-11-21/shape_10-00-00.log'), name: 'shape_10-00-00.log', date: '2026-11-21', size: Buffer.byteLength(content), torn: false, damaged: null })
     assert.deepEqual(
       { verdict: report.verdict, detail: report.detail, exitCode: report.exitCode, durationMs: report.durationMs, endedAt: report.endedAt, startedAt: report.startedAt },
       { verdict: 'uncaught', detail: 'uncaught exception: boom', exitCode: 1, durationMs: 2101, endedAt: new Date(T0 + 2101).toISOString(), startedAt: new Date(T0).toISOString() },

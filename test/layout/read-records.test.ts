@@ -7,11 +7,13 @@ import fc from 'fast-check'
 import { zipSync } from 'fflate'
 import { escapeJsonUnsafe } from '../../src/core/format/escape.ts'
 import { createLogger } from '../../src/index.ts'
+import { MAX_FIELD_DEPTH } from '../../src/layout/parse-record.ts'
 import { MAX_LINE_CHARS, readRecords, readRecordsFrom, type ReadRecord, type ReadRecordsOptions, type TornTail } from '../../src/layout/read-records.ts'
+import { compressFile } from '../../src/sinks/compress.ts'
 import { localMs } from '../helpers/log-tree.ts'
 import { memorySink } from '../helpers/memory-sink.ts'
 import { RUNS } from '../helpers/run-logs.ts'
-import { tempDir } from '../helpers/tmp.ts'
+import { tempDir, type CleanupHost } from '../helpers/tmp.ts'
 
 fc.configureGlobal({ includeErrorInReport: true })
 
@@ -351,6 +353,231 @@ describe('the reader never throws on arbitrary bytes', () => {
         assert.ok(torn.length <= 1)
       }),
       { numRuns: 60 },
+    )
+  })
+})
+
+// Issue #15, "Hostile input": what a reader meets in a damaged or foreign file.
+describe('hostile input: values a line may hold (#15)', () => {
+  /** `{"level":30,…,"a":[[[…]]]}` nested `depth` arrays deep. */
+  const deepLine = (depth: number): string => `{"level":30,"time":1795240345100,"msg":"deep","a":${'['.repeat(depth)}${']'.repeat(depth)}}`
+
+  test(`a line nested 5,000 deep reads; what lies deeper than MAX_FIELD_DEPTH (${MAX_FIELD_DEPTH}) is the logger's marker; the next line reads too`, async () => {
+    const records = await readText([`${deepLine(5000)}\n{"level":30,"time":1795240345101,"msg":"after"}\n`])
+    assert.deepEqual(records.map((record) => record.msg), ['deep', 'after'])
+    let value = records[0]?.fields['a']
+    let depth = 1
+    while (Array.isArray(value)) {
+      value = value[0]
+      depth++
+    }
+    assert.equal(value, '[Array: max depth]')
+    assert.equal(depth, MAX_FIELD_DEPTH, 'the marker stands where the value went deeper than the bound')
+    // Anything may now walk the value recursively: it is as deep as the bound at most.
+    assert.ok(JSON.stringify(records[0]?.fields).length < 4 * MAX_FIELD_DEPTH)
+  })
+
+  test('a value within MAX_FIELD_DEPTH is kept as written, objects as well as arrays', async () => {
+    const nested = `${'{"k":'.repeat(MAX_FIELD_DEPTH - 1)}1${'}'.repeat(MAX_FIELD_DEPTH - 1)}`
+    const [record] = await readText([`{"level":30,"v":${nested}}\n`])
+    assert.equal(JSON.stringify(record?.fields['v']), nested)
+    const [deeper] = await readText([`{"level":30,"v":{"k":${nested}}}\n`])
+    assert.match(JSON.stringify(deeper?.fields['v']), /"\[Object: max depth\]"/)
+  })
+
+  test('a text line whose field is nested 5,000 deep reads: the value is kept as the text it is', async () => {
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`
+    const records = await readText([`2026-11-21 05:52:25.123 [1] [INFO] deep x=${deep} code=3\n`, `2026-11-21 05:52:25.123 | INFO     | a:b | c:1 | deep x=${deep}\n`])
+    assert.deepEqual(records.map((record) => [record.format, record.msg, record.fields]), [['text', 'deep', { x: deep, code: '3' }], ['loguru', 'deep', { x: deep }]])
+    const within = `${'['.repeat(MAX_FIELD_DEPTH - 1)}${']'.repeat(MAX_FIELD_DEPTH - 1)}`
+    const [read] = await readText([`2026-11-21 05:52:25.123 [1] [INFO] deep x=${within}\n`])
+    assert.ok(Array.isArray(read?.fields['x']), 'a value within the bound is read as JSON')
+  })
+
+  test('a `msg` that is not a string is read as its JSON text; a missing or null one as empty', async () => {
+    const lines = ['{"level":30,"msg":123}', '{"level":30,"msg":{"a":[1,"x"]}}', '{"level":30,"msg":true}', '{"level":30,"msg":null}', '{"level":30}', '{"level":30,"message":7}']
+    const records = await readText([`${lines.join('\n')}\n`])
+    assert.deepEqual(records.map((record) => record.msg), ['123', '{"a":[1,"x"]}', 'true', '', '', ''])
+    assert.deepEqual(records[5]?.fields, { message: 7 }, 'a `message` that is not a string stays a field')
+  })
+
+  test('a `time` that is no moment (1e300, text, null) is no time, and stays in `fields` as written', async () => {
+    const lines = ['{"level":30,"time":1e300}', '{"level":30,"time":"yesterday"}', '{"level":30,"time":null}', '{"level":30,"time":-1}', '{"level":30,"time":8640000000000001}']
+    const records = await readText([`${lines.join('\n')}\n`])
+    assert.deepEqual(records.map((record) => [record.time, record.fields['time']]), [[undefined, 1e300], [undefined, 'yesterday'], [undefined, null], [-1, undefined], [undefined, 8640000000000001]])
+  })
+})
+
+describe('hostile input: damaged archives (#15)', () => {
+  const text = RUNS.completed.repeat(40)
+
+  async function readBytes(t: CleanupHost, name: string, bytes: Uint8Array): Promise<{ records: ReadRecord[]; torn: TornTail[] }> {
+    const path = join(await tempDir(t), name)
+    writeFileSync(path, bytes)
+    return readAll(path)
+  }
+
+  const corrupt = (torn: readonly TornTail[]): string => {
+    assert.deepEqual(torn.map((tail) => tail.reason), ['corrupt-archive'], `one corrupt-archive report: ${JSON.stringify(torn)}`)
+    return torn[0]?.detail ?? ''
+  }
+
+  test('a .gz without its 8-byte trailer: every record, then a report that names the trailer', async (t) => {
+    const full = gzipSync(text)
+    const { records, torn } = await readBytes(t, 'run.log.1.gz', full.subarray(0, full.length - 8))
+    assert.equal(records.length, (await readText([text])).length)
+    assert.match(corrupt(torn), /trailer/)
+  })
+
+  for (const cut of [1, 4, 7, 9, 64]) {
+    test(`a .gz missing its last ${cut} bytes is reported, never read as a short whole file`, async (t) => {
+      const full = gzipSync(text)
+      const { torn } = await readBytes(t, 'run.log.1.gz', full.subarray(0, full.length - cut))
+      assert.match(corrupt(torn), /cut short|trailer/)
+    })
+  }
+
+  test('a .gz whose CRC-32 or length does not match its data is reported (RFC 1952 trailer)', async (t) => {
+    const full = gzipSync(text)
+    const badCrc = Buffer.from(full)
+    badCrc.writeUInt32LE((badCrc.readUInt32LE(full.length - 8) ^ 1) >>> 0, full.length - 8)
+    assert.match(corrupt((await readBytes(t, 'crc.log.1.gz', badCrc)).torn), /CRC-32/)
+    const badSize = Buffer.from(full)
+    badSize.writeUInt32LE(badSize.readUInt32LE(full.length - 4) + 1, full.length - 4)
+    assert.match(corrupt((await readBytes(t, 'size.log.1.gz', badSize)).torn), /size|length/)
+  })
+
+  test('two gzip members one after the other (cat a.gz b.gz) read as one file, whole, no report', async (t) => {
+    const { records, torn } = await readBytes(t, 'two.log.1.gz', Buffer.concat([gzipSync(RUNS.exit3), gzipSync(RUNS.completed)]))
+    assert.deepEqual(torn, [])
+    assert.deepEqual(records.map((record) => record.raw), (await readText([RUNS.exit3 + RUNS.completed])).map((record) => record.raw))
+  })
+
+  test('bytes after the last member, and an empty .gz, are reported', async (t) => {
+    assert.match(corrupt((await readBytes(t, 'tail.log.1.gz', Buffer.concat([gzipSync(RUNS.exit3), Buffer.from('not gzip')]))).torn), /header/)
+    assert.match(corrupt((await readBytes(t, 'empty.log.1.gz', new Uint8Array(0))).torn), /empty/)
+  })
+
+  test('a .gz written by the rotating sink (compressFile) reads whole, with no report', async (t) => {
+    const dir = await tempDir(t)
+    writeFileSync(join(dir, 'run.log'), text)
+    for (const compression of ['gzip', 'zip'] as const) {
+      const path = join(dir, `run.log.1.${compression === 'gzip' ? 'gz' : 'zip'}`)
+      await compressFile(join(dir, 'run.log'), path, compression)
+      const read = await readAll(path)
+      assert.deepEqual(read, await readAll(join(dir, 'run.log')), compression)
+    }
+  })
+
+  test('a .zip without its central directory (cut after the entry\'s data) is reported', async (t) => {
+    const full = zipSync({ 'run.log': Buffer.from(text) })
+    const eocd = full.length - 22
+    const cdSize = Buffer.from(full).readUInt32LE(eocd + 12)
+    const { records, torn } = await readBytes(t, 'run.log.1.zip', full.subarray(0, eocd - cdSize))
+    assert.equal(records.length, (await readText([text])).length)
+    assert.match(corrupt(torn), /central directory/)
+    assert.match(corrupt((await readBytes(t, 'eocd.log.1.zip', full.subarray(0, full.length - 1))).torn), /central directory/)
+  })
+
+  test('a .zip whose entry does not match the CRC-32 or size its central directory gives is reported', async (t) => {
+    const full = Buffer.from(zipSync({ 'run.log': Buffer.from(text) }))
+    const eocd = full.length - 22
+    const cd = eocd - full.readUInt32LE(eocd + 12)
+    const badCrc = Buffer.from(full)
+    badCrc.writeUInt32LE((badCrc.readUInt32LE(cd + 16) ^ 1) >>> 0, cd + 16)
+    assert.match(corrupt((await readBytes(t, 'crc.log.1.zip', badCrc)).torn), /CRC-32/)
+    const badSize = Buffer.from(full)
+    badSize.writeUInt32LE(badSize.readUInt32LE(cd + 24) + 1, cd + 24)
+    assert.match(corrupt((await readBytes(t, 'size.log.1.zip', badSize)).torn), /size/)
+  })
+
+  test('a zip64 archive (zip64 end records, the size in the zip64 extra field) is checked the same way', async (t) => {
+    const data = Buffer.from(text)
+    /** The fflate archive rewritten as zip64, with `size` as the size its directory gives. */
+    const zip64 = (size: number): Buffer => {
+      const full = Buffer.from(zipSync({ 'run.log': data }))
+      const eocd = full.length - 22
+      const cdSize = full.readUInt32LE(eocd + 12)
+      const cdStart = eocd - cdSize
+      const entry = full.subarray(cdStart, eocd)
+      const nameLength = entry.readUInt16LE(28)
+      const extra = Buffer.alloc(12)
+      extra.writeUInt16LE(0x0001, 0)
+      extra.writeUInt16LE(8, 2)
+      extra.writeBigUInt64LE(BigInt(size), 4)
+      const header = Buffer.from(entry.subarray(0, 46))
+      header.writeUInt32LE(0xffffffff, 24)
+      header.writeUInt16LE(entry.readUInt16LE(30) + extra.length, 30)
+      const directory = Buffer.concat([header, entry.subarray(46, 46 + nameLength), extra, entry.subarray(46 + nameLength)])
+      const record = Buffer.alloc(56)
+      record.writeUInt32LE(0x06064b50, 0)
+      record.writeBigUInt64LE(44n, 4)
+      record.writeBigUInt64LE(1n, 24)
+      record.writeBigUInt64LE(1n, 32)
+      record.writeBigUInt64LE(BigInt(directory.length), 40)
+      record.writeBigUInt64LE(BigInt(cdStart), 48)
+      const locator = Buffer.alloc(20)
+      locator.writeUInt32LE(0x07064b50, 0)
+      locator.writeBigUInt64LE(BigInt(cdStart + directory.length), 8)
+      locator.writeUInt32LE(1, 16)
+      const end = Buffer.from(full.subarray(eocd))
+      end.writeUInt16LE(0xffff, 8)
+      end.writeUInt16LE(0xffff, 10)
+      end.writeUInt32LE(0xffffffff, 12)
+      end.writeUInt32LE(0xffffffff, 16)
+      return Buffer.concat([full.subarray(0, cdStart), directory, record, locator, end])
+    }
+    const whole = await readBytes(t, 'run.log.1.zip', zip64(data.length))
+    assert.deepEqual(whole.torn, [])
+    assert.equal(whole.records.length, (await readText([text])).length)
+    assert.match(corrupt((await readBytes(t, 'size.log.1.zip', zip64(data.length + 1))).torn), /size/)
+  })
+
+  test('a .zip with an archive comment reads whole, with no report', async (t) => {
+    const full = Buffer.from(zipSync({ 'run.log': Buffer.from(text) }))
+    const comment = Buffer.from('made by hand')
+    const withComment = Buffer.concat([full, comment])
+    withComment.writeUInt16LE(comment.length, full.length - 2)
+    const { records, torn } = await readBytes(t, 'run.log.1.zip', withComment)
+    assert.deepEqual(torn, [])
+    assert.equal(records.length, (await readText([text])).length)
+  })
+})
+
+describe('hostile input: the readers never throw (#15)', () => {
+  // Lines nested deep (past the bound, and past what a recursive walk survives), cut or whole.
+  // The depth drawn outright: fast-check's arrays stay short, and the point is past 5,000.
+  const deepJson = fc
+    .tuple(fc.integer({ min: 0, max: 6000 }), fc.array(fc.constantFrom('[', '{"k":', '{"level":30,"msg":"m","a":'), { minLength: 1, maxLength: 4 }), fc.boolean(), fc.nat())
+    .map(([depth, pattern, whole, cut]) => {
+      const openers = Array.from({ length: depth }, (_, i) => pattern[i % pattern.length] as string)
+      const closers = openers.map((opener) => (opener === '[' ? ']' : '}')).reverse().join('')
+      const line = `{"level":30,"time":1,"v":${openers.join('')}0${closers}}`
+      return whole ? line : line.slice(0, cut % (line.length + 1))
+    })
+  const oddRecord = fc
+    .record({ level: fc.oneof(fc.constantFrom(30, 50, 'info', 'nope'), fc.jsonValue()), time: fc.oneof(fc.double(), fc.string(), fc.jsonValue()), msg: fc.jsonValue(), err: fc.jsonValue() }, { requiredKeys: [] })
+    .map((record) => JSON.stringify(record))
+  const deepText = deepJson.map((json) => `2026-11-21 05:52:25.123 [1] [INFO] m v=${json.slice(json.indexOf('"v":') + 4, -1)} k=1`)
+  const line = fc.oneof(deepJson, deepText, oddRecord, fc.string({ unit: 'binary', maxLength: 40 }))
+
+  test('property: random lines, deep nesting, odd values: one record per line, never a throw, fields safe to walk', async () => {
+    await fc.assert(
+      // Chunks of 1 byte are the business of the property above; these lines are long.
+      fc.asyncProperty(fc.array(line, { maxLength: 8 }), fc.integer({ min: 256, max: 8192 }), async (lines, size) => {
+        const text = lines.map((entry) => entry.replace(/[\r\n]/g, ' ')).join('\n') + '\n'
+        const chunks: string[] = []
+        for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size))
+        const records = await readText(chunks)
+        const expected = text.split('\n').slice(0, -1).filter((entry, i) => entry !== '' && (i === 0 || !entry.startsWith('  | ')))
+        assert.equal(records.length, expected.length)
+        for (const record of records) {
+          assert.equal(typeof record.msg, 'string')
+          assert.ok(record.time === undefined || (Number.isFinite(record.time) && Math.abs(record.time) <= 8.64e15), `a time that is a moment: ${record.time}`)
+          JSON.stringify(record.fields)
+        }
+      }),
+      { numRuns: 100 },
     )
   })
 })
