@@ -101,8 +101,9 @@ describe('otlpSink: the logs data model', () => {
       assert.deepEqual(record.attributes, {
         'logger.name': 'billing',
         region: 'eu-west-1',
-        shard: 8,
+        shard: 7,
         requestId: 'r-42',
+        shard_: 8,
         user: { id: 17, name: 'Ada', tags: ['admin', 'beta'], limits: { daily: 2.5 } },
         ok: false,
         ratio: -0.25,
@@ -113,7 +114,10 @@ describe('otlpSink: the logs data model', () => {
       })
       const attributes = record.raw['attributes'] as { key: string; value: Json }[]
       const valueOf = (key: string): Json | undefined => attributes.find((attribute) => attribute.key === key)?.value
-      assert.deepEqual(valueOf('shard'), { intValue: '8' }, 'a field overrides the binding of the same key, once')
+      // A field named like a binding is renamed (docs/formats.md, "No key is written twice"): each key once.
+      assert.deepEqual(valueOf('shard'), { intValue: '7' })
+      assert.deepEqual(valueOf('shard_'), { intValue: '8' })
+      assert.equal(attributes.filter((attribute) => attribute.key === 'shard').length, 1)
       assert.deepEqual(valueOf('ratio'), { doubleValue: -0.25 })
       assert.deepEqual(valueOf('big'), { intValue: '-9007199254740991' })
       assert.deepEqual(valueOf('none'), {}, 'null is an empty AnyValue')
