@@ -1,18 +1,23 @@
 import { spawn } from 'node:child_process'
 import { openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { isListening } from '../transport/endpoint.js'
+import { checkSocketPath, isListening, SocketPathError } from '../transport/endpoint.js'
 import { startCollector } from '../transport/collector.js'
 import { EXIT_OK, parseCommandArgs, positiveIntegerOption, runCommand, UsageError, type Command } from './command.js'
 
-export const COLLECTOR_USAGE = `Usage: blackbox collector --socket PATH [--dir DIR] [--heartbeat-timeout MS] [--max-size SIZE] [--max-files N] [--detach]
+export const COLLECTOR_USAGE = `Usage: blackbox collector --socket PATH [--dir DIR] [--spool-dir DIR]… [--heartbeat-timeout MS] [--max-size SIZE] [--max-files N] [--detach]
 
 Runs a collector: clients (connectLogger, getLogger with BLACKBOX_SOCKET) send their
 records over PATH; each role is written to DIR/<role>.log, and DIR/collector.log says
 who connected, went late, finished or died.
 
 Options:
-  --socket PATH              the Unix socket (its directory is made private) or a Windows named pipe
+  --socket PATH              the Unix socket or a Windows named pipe. A missing folder is made (mode 0700);
+                             an existing one must be the user's and private (0700): a shared /tmp is
+                             refused, use a folder of its own, such as /tmp/blackbox-$UID/app.sock
   --dir DIR                  where the files go (default logs)
+  --spool-dir DIR            a folder where clients keep their spools (their spoolDir), besides spool/
+                             beside the socket: the spools of dead clients are delivered only from
+                             these folders (may be given several times)
   --heartbeat-timeout MS     a worker is late this long past its announced heartbeat (default 5000)
   --max-size SIZE            rotate role files past this size (default 10 MB)
   --max-files N              backups kept per role (default 5)
@@ -33,9 +38,16 @@ export const collectorCommand: Command = (argv) =>
       'max-files': { type: 'string' },
       detach: { type: 'boolean' },
       forward: { type: 'string', multiple: true },
+      'spool-dir': { type: 'string', multiple: true },
     })
     const socket = values.socket
     if (!socket) throw new UsageError('Expected `--socket PATH`')
+    // Before anything is made beside it (PATH.out, PATH.pid), and before a detached child is started.
+    try {
+      checkSocketPath(socket)
+    } catch (error) {
+      throw error instanceof SocketPathError ? new UsageError(error.message) : error
+    }
     const pidFile = `${socket}.pid`
     if (values.detach) {
       if (await isListening(socket)) throw new Error(`a collector already listens on ${socket} (pid ${readPid(pidFile) ?? 'unknown'})`)
@@ -60,6 +72,9 @@ export const collectorCommand: Command = (argv) =>
       ...(heartbeatTimeout === undefined ? {} : { heartbeatTimeout }),
       files: { ...(values['max-size'] === undefined ? {} : { maxSize: values['max-size'] }), ...(maxFiles === undefined ? {} : { maxFiles }) },
       ...(values.forward === undefined ? {} : { forward: values.forward }),
+      ...(values['spool-dir'] === undefined ? {} : { spoolDirs: values['spool-dir'] }),
+    }).catch((error: unknown) => {
+      throw error instanceof SocketPathError ? new UsageError(error.message) : error
     })
     writeFileSync(pidFile, `${process.pid}\n`)
     process.stdout.write(`collector listening on ${socket}, writing to ${collector.dir} (pid ${process.pid})\n`)

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { connect, type Socket } from 'node:net'
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import type { Formatter } from '../core/format/formatter.js'
@@ -206,7 +206,8 @@ export class CollectorClient implements Sink {
     this.formatter = resolveFormat(options.format, 'text')
     this.name = `collector ${this.role}@${this.socketPath}`
     this.failures = new FailureReport(this.name)
-    this.#spool = new Spool(options.spoolDir ?? spoolDirFor(this.socketPath), this.clientId)
+    // Absolute: the HELLO names the spool to a collector that may run in another working directory.
+    this.#spool = new Spool(resolve(options.spoolDir ?? spoolDirFor(this.socketPath)), this.clientId)
     this.ringPath = durability === 'ring' ? this.#openRing(ringBytes) : undefined
     this.durability = this.ringPath === undefined && durability === 'ring' ? 'sync' : durability
     this.#spool.describe(this.#hello())

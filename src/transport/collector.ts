@@ -1,18 +1,19 @@
 import type { ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs'
+import { closeSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import type { FormatOption } from '../core/format/index.js'
 import type { Logger } from '../core/logger.js'
 import { createLogger } from '../create-logger.js'
 import { resilientFileSink, type ResilientFileSinkOptions } from '../sinks/resilient.js'
-import { checkFileName, isListening, isNamedPipe, preparePrivateDir, spoolDirFor } from './endpoint.js'
-import { FrameDecoder, FrameType, ProtocolError, type Frame } from './frame.js'
+import { checkFileName, isListening, isNamedPipe, isSocketFile, prepareSocketDir, SocketPathError, spoolDirFor } from './endpoint.js'
+import { FrameDecoder, FrameType, MAX_PAYLOAD_BYTES, ProtocolError, type Frame } from './frame.js'
 import { decodeBye, decodeHeartbeat, decodeHello, decodeLogs, encodeAck, encodeRingAnswer, type Heartbeat, type Hello, type WireRecord } from './messages.js'
 import { loadRingAddon } from '../ring/addon.js'
 import { mapExistingRing, readRingCopy } from '../ring/map-ring.js'
-import { PENDING_CLEAR, PENDING_SET, RECORD_META_BYTES, SLOT, readBatch, readMetaRecords, type MetaRecord, type RingView } from '../ring/ring-file.js'
-import { readSpoolFrames } from './spool.js'
+import { PENDING_CLEAR, PENDING_SET, RECORD_META_BYTES, SLOT, readMetaRecords, type MetaRecord, type RingView } from '../ring/ring-file.js'
+import { spoolFrames } from './spool.js'
+import { openNoFollow, SpoolFolders } from './spool-folders.js'
 import { ForwardQueue, upstreamFromUrl, type ForwardedRecord, type Upstream } from './forward.js'
 import { otlpSink } from '../sinks/otlp/index.js'
 
@@ -25,14 +26,41 @@ export const DEATH_WAIT_MS = 500
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5000
 /** How long after a client's connection ends the collector waits for its process to be gone, to deliver its spool. */
 export const SPOOL_DELIVERY_WAIT_MS = 10_000
+/**
+ * The largest first frame a connection may send: its HELLO. Until a connection has said who
+ * it is, the collector holds no more than this (and a header) for it.
+ */
+export const FIRST_FRAME_MAX_PAYLOAD_BYTES = 64 * 1024
+/**
+ * Bytes of unfinished frames the collector holds for all its connections together; a
+ * connection whose bytes take the sum past it is closed (its client reconnects and sends again).
+ */
+export const MAX_UNFINISHED_BYTES = 32 * 1024 * 1024
+/** ms a connection may take to send its HELLO, and to finish a frame it has begun. */
+export const DEFAULT_FRAME_TIMEOUT_MS = 10_000
+/** ms close() waits for connections to end after saying goodbye, before it cuts them. */
+export const CLOSE_CONNECTIONS_TIMEOUT_MS = 1000
 /** How often the collector drains the rings of clients with `durability: 'ring'`. */
 export const RING_DRAIN_INTERVAL_MS = 5
 /** Most bytes of one ring moved per step; each step is written and flushed before the ring's drained index moves. */
 export const RING_DRAIN_STEP_BYTES = 1024 * 1024
 
 export interface CollectorOptions {
-  /** The socket to listen on: a path (its directory is made private, 0700) or a Windows named pipe. */
+  /**
+   * The socket to listen on: a path or a Windows named pipe. A missing folder is made,
+   * mode 0700; an existing one must belong to this user and be private to it (it is never
+   * changed). At most MAX_SOCKET_PATH_BYTES (107 bytes on Linux, 103 on macOS).
+   */
   socket: string
+  /**
+   * Folders where clients keep their spools and rings (their `spoolDir`), besides `spool/`
+   * beside the socket. The collector reads, delivers and removes a client's spool or ring
+   * only in these folders; a client whose HELLO names another place logs through the
+   * socket all the same, but its spool is not delivered if it dies, and its ring is refused.
+   */
+  spoolDirs?: readonly string[]
+  /** ms a connection may take to send its HELLO, and to finish any frame it has begun; default 10,000. */
+  frameTimeout?: number
   /** Where role files and collector.log go; default `logs`. */
   dir?: string
   /** A worker is late when its announced next heartbeat is this many ms overdue; default 5,000. */
@@ -95,6 +123,7 @@ export interface Collector {
 
 interface ClientState extends ClientInfo {
   socket: Socket | undefined
+  /** The client's HELLO, with only the spool and ring paths the collector accepted (in their checked form). */
   hello: Hello
   next: number
   dirty: boolean
@@ -105,6 +134,52 @@ interface ClientState extends ClientInfo {
 
 /** Who a ring's records belong to, for the role file, onRecord and forwarding. */
 type RingOwner = Pick<ClientInfo, 'clientId' | 'pid' | 'name' | 'role'>
+
+/** One accepted connection, from its first byte: what its decoder holds, and since when. */
+interface Connection {
+  readonly socket: Socket
+  readonly decoder: FrameDecoder
+  client: ClientState | undefined
+  /** Bytes of unfinished frames its decoder holds, as last counted into the collector's sum. */
+  held: number
+  /** When the frame under way began (before its HELLO: when it connected); undefined while none is. */
+  since: number | undefined
+  fail(reason: string): void
+}
+
+const NEWLINE = 0x0a
+
+/** Whether a record's text ends with exactly one newline, as a record in a file must. */
+function endsWithOneNewline(text: Buffer): boolean {
+  const length = text.length
+  return length > 0 && text[length - 1] === NEWLINE && (length === 1 || text[length - 2] !== NEWLINE)
+}
+
+/** The record's text ending with exactly one newline, whatever the client sent: a record never runs into the next one. */
+function withOneNewline(text: string): string {
+  if (text.endsWith('\n') && !text.endsWith('\n\n')) return text
+  // Not a regular expression: /\n+$/ backtracks quadratically on a long run of newlines inside the text.
+  let end = text.length
+  while (end > 0 && text.charCodeAt(end - 1) === NEWLINE) end--
+  return `${text.slice(0, end)}\n`
+}
+
+/** The texts of ring records, one after another, each ending with exactly one newline. */
+function joinLines(records: readonly MetaRecord[]): string {
+  const parts: Buffer[] = []
+  for (const record of records) {
+    if (endsWithOneNewline(record.text)) parts.push(record.text)
+    else {
+      let end = record.text.length
+      while (end > 0 && record.text[end - 1] === NEWLINE) end--
+      parts.push(record.text.subarray(0, end), Buffer.from('\n'))
+    }
+  }
+  // Each part ends with a newline, a byte no UTF-8 sequence runs across: decoding the whole is decoding each.
+  return Buffer.concat(parts).toString('utf8')
+}
+
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/
 
 function alive(pid: number): boolean {
   try {
@@ -152,10 +227,18 @@ class CollectorImpl implements Collector {
   readonly #roles = new Map<string, RoleSink>()
   readonly #exits = new Map<number, { code: number | null; signal: NodeJS.Signals | null }>()
   readonly #statePath: string
+  readonly #frameTimeout: number
+  /** The folders whose files the collector may read, deliver and remove for its clients. */
+  readonly #spoolFolders: SpoolFolders
+  readonly #connections = new Set<Connection>()
+  /** Bytes of unfinished frames held for all connections (at most MAX_UNFINISHED_BYTES, and one chunk). */
+  #unfinishedBytes = 0
+  #sweptAt = performance.now()
   #server: Server | undefined
   #forward: ForwardQueue[] = []
   #ackTimer: NodeJS.Timeout | undefined
   #monitorTimer: NodeJS.Timeout | undefined
+  #sweepTimer: NodeJS.Timeout | undefined
   #ringTimer: NodeJS.Timeout | undefined
   #stateDirty = false
   #closed = false
@@ -170,13 +253,23 @@ class CollectorImpl implements Collector {
     this.dir = options.dir ?? 'logs'
     this.#grace = options.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT_MS
     this.#statePath = join(this.dir, '.collector-state.json')
+    this.#frameTimeout = options.frameTimeout ?? DEFAULT_FRAME_TIMEOUT_MS
+    if (!Number.isFinite(this.#frameTimeout) || this.#frameTimeout <= 0) {
+      throw new TypeError(`Expected \`frameTimeout\` to be a positive number of ms, got \`${String(options.frameTimeout)}\` (${typeof options.frameTimeout})`)
+    }
+    if (options.spoolDirs !== undefined && (!Array.isArray(options.spoolDirs) || options.spoolDirs.some((dir) => typeof dir !== 'string' || dir === ''))) {
+      throw new TypeError(`Expected \`spoolDirs\` to be an array of folder paths, got \`${JSON.stringify(options.spoolDirs)}\` (${typeof options.spoolDirs})`)
+    }
+    this.#spoolFolders = new SpoolFolders([spoolDirFor(this.socket), ...(options.spoolDirs ?? [])])
   }
 
   async start(): Promise<void> {
     if (!isNamedPipe(this.socket)) {
-      preparePrivateDir(dirname(this.socket))
+      prepareSocketDir(this.socket)
       if (existsSync(this.socket)) {
         if (await isListening(this.socket)) throw new Error(`A collector already listens on ${this.socket}`)
+        // A file of the user's where the socket should be is theirs, not a collector's leftover.
+        if (!isSocketFile(this.socket)) throw new SocketPathError(`${this.socket} exists and is not a socket: refusing to replace it`)
         // Left by a collector that died: nobody answers on it.
         rmSync(this.socket, { force: true })
       }
@@ -203,13 +296,19 @@ class CollectorImpl implements Collector {
           resolve()
         })
       })
+      if (!isNamedPipe(this.socket)) chmodSync(this.socket, 0o600)
     } catch (error) {
+      // A server left listening would keep the process alive after start() failed.
+      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()))
+      await Promise.all(this.#forward.map((queue) => queue.close()))
       await this.logger.close()
       throw error
     }
-    if (!isNamedPipe(this.socket)) chmodSync(this.socket, 0o600)
     this.#ackTimer = setInterval(() => this.#acknowledge(), ACK_INTERVAL_MS)
     this.#monitorTimer = setInterval(() => this.#monitor(), MONITOR_INTERVAL_MS)
+    // A few looks per frameTimeout, so that a connection is closed soon after its bound.
+    this.#sweptAt = performance.now()
+    this.#sweepTimer = setInterval(() => this.#sweepConnections(), Math.min(MONITOR_INTERVAL_MS, Math.max(10, this.#frameTimeout / 4)))
     this.#ringTimer = setInterval(() => this.#drainRings(), RING_DRAIN_INTERVAL_MS)
     this.logger.info({ event: 'collector-start', socket: this.socket, dir: this.dir, pid: process.pid }, `collector listening on ${this.socket}, writing to ${this.dir}`)
   }
@@ -261,33 +360,49 @@ class CollectorImpl implements Collector {
   }
 
   #accept(socket: Socket): void {
-    const decoder = new FrameDecoder()
-    let client: ClientState | undefined
-    const fail = (reason: string): void => {
-      this.logger.warn({ event: 'protocol-error', client: client?.name, pid: client?.pid, reason }, `closing the connection of ${client ? `${client.name} (pid ${client.pid})` : 'an unidentified client'}: ${reason}`)
-      socket.destroy()
+    const decoder = new FrameDecoder(MAX_PAYLOAD_BYTES, { firstMaxPayload: FIRST_FRAME_MAX_PAYLOAD_BYTES, ownsChunks: true })
+    const connection: Connection = {
+      socket, decoder, client: undefined, held: 0, since: performance.now(),
+      fail: (reason) => {
+        const client = connection.client
+        this.logger.warn({ event: 'protocol-error', client: client?.name, pid: client?.pid, reason }, `closing the connection of ${client ? `${client.name} (pid ${client.pid})` : 'an unidentified client'}: ${reason}`)
+        this.#release(connection)
+        socket.destroy()
+      },
     }
+    this.#connections.add(connection)
     socket.on('data', (chunk: Buffer) => {
       let frames: Frame[]
       try {
         frames = decoder.push(chunk)
       } catch (error) {
-        return fail(error instanceof Error ? error.message : String(error))
+        return connection.fail(error instanceof Error ? error.message : String(error))
       }
+      this.#count(connection)
       for (const frame of frames) {
         try {
-          if (!client) {
+          if (!connection.client) {
             if (frame.type !== FrameType.HELLO) throw new ProtocolError('BAD_PAYLOAD', `the first frame must be HELLO, got type ${frame.type}`)
-            client = this.#hello(decodeHello(frame.payload), socket)
-          } else this.#frame(client, frame)
+            connection.client = this.#hello(decodeHello(frame.payload), socket)
+          } else this.#frame(connection.client, frame)
         } catch (error) {
-          return fail(error instanceof Error ? error.message : String(error))
+          return connection.fail(error instanceof Error ? error.message : String(error))
         }
+      }
+      // Before its HELLO a connection's deadline runs from its start; after, from the start of each frame.
+      if (connection.client) {
+        if (decoder.buffered === 0) connection.since = undefined
+        else if (frames.length > 0 || connection.since === undefined) connection.since = performance.now()
+      }
+      if (this.#unfinishedBytes > MAX_UNFINISHED_BYTES && connection.held > 0) {
+        return connection.fail(`the collector holds ${this.#unfinishedBytes} bytes of unfinished frames, over its limit of ${MAX_UNFINISHED_BYTES} (MAX_UNFINISHED_BYTES)`)
       }
       this.#drainRingsIfDue()
     })
     socket.on('error', () => {})
     socket.once('close', () => {
+      this.#release(connection)
+      const client = connection.client
       try {
         decoder.end()
       } catch (error) {
@@ -297,9 +412,50 @@ class CollectorImpl implements Collector {
     })
   }
 
-  #hello(hello: Hello, socket: Socket): ClientState {
-    checkFileName(hello.role, 'role')
-    if (/[\u0000-\u001f\u007f]/.test(hello.name)) throw new ProtocolError('BAD_PAYLOAD', 'the client name has control characters')
+  /** Counts what a connection's decoder holds now into the sum of unfinished bytes. */
+  #count(connection: Connection): void {
+    const held = connection.decoder.buffered
+    this.#unfinishedBytes += held - connection.held
+    connection.held = held
+  }
+
+  /** Takes a connection out of the sum and the sweep, once. */
+  #release(connection: Connection): void {
+    this.#unfinishedBytes -= connection.held
+    connection.held = 0
+    connection.since = undefined
+    this.#connections.delete(connection)
+  }
+
+  /** Closes the connections that have not sent their HELLO, or finished a frame, within frameTimeout. */
+  #sweepConnections(): void {
+    const now = performance.now()
+    const away = now - this.#sweptAt > this.#frameTimeout
+    this.#sweptAt = now
+    if (away) {
+      // This process could not run for longer than the bound (stopped, or a long task): the
+      // bytes that came meanwhile are not read yet, so every deadline starts again.
+      for (const connection of this.#connections) if (connection.since !== undefined) connection.since = now
+      return
+    }
+    const overdue = [...this.#connections].filter((connection) => connection.since !== undefined && now - connection.since >= this.#frameTimeout)
+    if (overdue.length === 0) return
+    // Reads waiting in the kernel come before this check: a frame they finish is not late.
+    setImmediate(() => {
+      for (const connection of overdue) {
+        const since = connection.since
+        if (since === undefined || performance.now() - since < this.#frameTimeout || this.#closed) continue
+        connection.fail(connection.client ? `a frame unfinished for ${this.#frameTimeout} ms (frameTimeout)` : `no HELLO within ${this.#frameTimeout} ms (frameTimeout)`)
+      }
+    })
+  }
+
+  #hello(named: Hello, socket: Socket): ClientState {
+    checkFileName(named.role, 'role')
+    if (CONTROL_CHARACTERS.test(named.name)) throw new ProtocolError('BAD_PAYLOAD', 'the client name has control characters')
+    // The id goes into collector.log, the state file and the marks of resent text records, where a newline would forge a line.
+    if (CONTROL_CHARACTERS.test(named.clientId)) throw new ProtocolError('BAD_PAYLOAD', 'the client id has control characters')
+    const { hello, ringRefused } = this.#checkPaths(named, 'its HELLO')
     const existing = this.#clients.get(hello.clientId)
     const written = Math.max(existing?.written ?? 0, this.#written.get(hello.clientId) ?? 0)
     const client: ClientState = {
@@ -307,7 +463,7 @@ class CollectorImpl implements Collector {
       socket, hello, next: hello.heartbeatInterval ? Date.now() + hello.heartbeatInterval : Number.POSITIVE_INFINITY, dirty: written > 0, ackedSent: 0,
       ring: undefined,
     }
-    if (hello.ring !== undefined) client.ring = this.#takeRing(hello, socket)
+    if (named.ring !== undefined) client.ring = this.#takeRing(hello, ringRefused, socket)
     this.#clients.set(hello.clientId, client)
     this.logger.info(
       { event: existing ? 'client-reconnect' : 'client-connect', client: hello.name, role: hello.role, pid: hello.pid, clientId: hello.clientId },
@@ -316,13 +472,35 @@ class CollectorImpl implements Collector {
     return client
   }
 
-  /** Maps a client's ring and says so; a ring it cannot map is refused, and the client drains it itself. */
-  #takeRing(hello: Hello, socket: Socket): RingView | undefined {
-    const ringPath = hello.ring as string
+  /**
+   * The HELLO with its spool and ring paths checked against the spool folders (a client's
+   * HELLO, or a spool description): a path that is not that client's file in one of them
+   * is left out, so the collector never reads, maps or removes it. A refused spool is said
+   * in collector.log here; a refused ring is returned, for the RING answer.
+   */
+  #checkPaths(hello: Hello, namedBy: string): { hello: Hello; ringRefused: string | undefined } {
+    const { spool, ring, ...rest } = hello
+    const spoolChecked = spool === undefined ? undefined : this.#spoolFolders.check(spool, hello.clientId, '.spool')
+    const ringChecked = ring === undefined ? undefined : this.#spoolFolders.check(ring, hello.clientId, '.ring')
+    if (spoolChecked?.reason !== undefined) {
+      this.logger.warn(
+        { event: 'spool-refused', client: hello.name, pid: hello.pid, spool, reason: spoolChecked.reason, namedBy },
+        `not delivering the spool of ${hello.name} (pid ${hello.pid}) named by ${namedBy}: ${JSON.stringify(spool)} ${spoolChecked.reason}`,
+      )
+    }
+    return {
+      hello: { ...rest, ...(spoolChecked?.path === undefined ? {} : { spool: spoolChecked.path }), ...(ringChecked?.path === undefined ? {} : { ring: ringChecked.path }) },
+      ringRefused: ringChecked?.reason === undefined ? undefined : `${JSON.stringify(ring)} ${ringChecked.reason}`,
+    }
+  }
+
+  /** Maps a client's ring and says so; a ring it cannot (or may not) map is refused, and the client drains it itself. */
+  #takeRing(hello: Hello, refused: string | undefined, socket: Socket): RingView | undefined {
+    const ringPath = hello.ring
     const load = loadRingAddon()
     let view: RingView | undefined
-    let reason = load.reason
-    if (load.addon !== undefined) {
+    let reason = refused ?? load.reason
+    if (refused === undefined && ringPath !== undefined && load.addon !== undefined) {
       try {
         view = mapExistingRing(load.addon, ringPath)
         if (view.metaBytes !== RECORD_META_BYTES) {
@@ -387,27 +565,17 @@ class CollectorImpl implements Collector {
       if (from === to) return moved
       const marking = pending
       const limit = marking ? view.load(SLOT.PENDING_END) : to
-      let end: number
-      if (plain && !marking) {
-        // Nobody needs the records one by one: the step goes to the file as one piece.
-        const batch = readBatch(view, from, limit, RING_DRAIN_STEP_BYTES)
-        view.store(SLOT.PENDING_END, batch.end)
+      const step = readMetaRecords(view, from, limit, RING_DRAIN_STEP_BYTES)
+      if (!marking) {
+        view.store(SLOT.PENDING_END, step.end)
         view.store(SLOT.PENDING, PENDING_SET)
-        sink.write(batch.data.toString('utf8'))
-        moved += batch.records
-        end = batch.end
-      } else {
-        const step = readMetaRecords(view, from, limit, RING_DRAIN_STEP_BYTES)
-        if (!marking) {
-          view.store(SLOT.PENDING_END, step.end)
-          view.store(SLOT.PENDING, PENDING_SET)
-        }
-        this.#writeRingRecords(owner, step.records, marking)
-        moved += step.records.length
-        end = step.end
       }
+      // Nobody needs the records one by one: the step goes to the file as one piece.
+      if (plain && !marking) sink.write(joinLines(step.records))
+      else this.#writeRingRecords(owner, step.records, marking)
+      moved += step.records.length
       sink.flushSync()
-      view.store(SLOT.DRAINED, end)
+      view.store(SLOT.DRAINED, step.end)
       if (!marking) view.store(SLOT.PENDING, PENDING_CLEAR)
     }
   }
@@ -418,7 +586,7 @@ class CollectorImpl implements Collector {
     const client = this.#clients.get(owner.clientId)
     const forwarded: ForwardedRecord[] = []
     for (const record of records) {
-      const text = record.text.toString('utf8')
+      const text = withOneNewline(record.text.toString('utf8'))
       const written = resent ? markResent(text, owner.clientId, undefined) : text
       sink.write(written)
       if (onRecord && client) onRecord(this.#info(client), record.level, text)
@@ -467,7 +635,7 @@ class CollectorImpl implements Collector {
     const forwarded: ForwardedRecord[] = []
     for (const record of records) {
       if (record.seq <= client.written) continue
-      const text = record.bytes.toString('utf8')
+      const text = withOneNewline(record.bytes.toString('utf8'))
       const written = resent ? markResent(text, client.clientId, record.seq) : text
       sink.write(written)
       client.written = record.seq
@@ -526,14 +694,16 @@ class CollectorImpl implements Collector {
     client.ring?.store(SLOT.DRAINER_PID, 0)
     client.ring = undefined
     this.#acknowledge()
-    // A goodbye left on disk by a client whose BYE frame could not get through (a stalled collector).
-    const byeFile = client.hello.spool?.replace(/\.spool$/, '.bye')
-    if (client.ended !== 'finished' && byeFile && existsSync(byeFile)) {
+    // A goodbye left on disk by a client whose BYE frame could not get through (a stalled collector),
+    // beside its spool: only when the collector accepted that spool's folder.
+    const spool = client.hello.spool
+    const byeFile = spool === undefined ? undefined : join(dirname(spool), `${client.clientId}.bye`)
+    if (client.ended !== 'finished' && byeFile && this.#spoolFolders.state(byeFile, client.clientId, '.bye') === 'file') {
       client.ended = 'finished'
       this.logger.info({ event: 'client-finished', client: client.name, role: client.role, pid: client.pid, reason: 'close (said on disk)', records: client.written }, `finished: ${client.name} (pid ${client.pid}) said goodbye (close, on disk)`)
       this.#options.onClientEvent?.(this.#info(client), 'finished')
     }
-    if (byeFile) rmSync(byeFile, { force: true })
+    if (byeFile) this.#spoolFolders.remove(byeFile, client.clientId, '.bye')
     const finished = client.ended === 'finished'
     if (!finished) client.ended = 'dead'
     // Wait a moment for an exit status (of an attached child) before saying how it ended.
@@ -549,7 +719,7 @@ class CollectorImpl implements Collector {
     // Its spool, once its process is gone (a goodbye comes just before the exit).
     const deliverWhenGone = (): void => {
       if (client.connected) return
-      if (!alive(client.pid)) this.#deliverSpool(client.hello)
+      if (!alive(client.pid)) this.#deliverSpoolSafely(client.hello)
       else if (Date.now() - started < SPOOL_DELIVERY_WAIT_MS) later(deliverWhenGone, 100)
     }
     const report = (): void => {
@@ -573,7 +743,13 @@ class CollectorImpl implements Collector {
   /** Writes what a client that is gone left in its ring (before its spool: the spool holds what came after), then removes the ring. */
   #deliverRing(hello: Hello): void {
     const ringPath = hello.ring
-    if (!ringPath || !existsSync(ringPath)) return
+    if (!ringPath) return
+    const state = this.#spoolFolders.state(ringPath, hello.clientId, '.ring')
+    if (state === 'missing') return
+    if (state !== 'file') {
+      this.logger.warn({ event: 'ring-refused', client: hello.name, pid: hello.pid, ring: ringPath, reason: state.reason }, `not delivering the ring of ${hello.name} (pid ${hello.pid}): ${ringPath} ${state.reason}`)
+      return
+    }
     try {
       const load = loadRingAddon()
       const ring = load.addon ? { view: mapExistingRing(load.addon, ringPath), close: () => {} } : readRingCopy(ringPath)
@@ -583,40 +759,75 @@ class CollectorImpl implements Collector {
       } finally {
         ring.close()
       }
-      rmSync(ringPath, { force: true })
+      this.#spoolFolders.remove(ringPath, hello.clientId, '.ring')
     } catch (error) {
       this.logger.error({ event: 'ring-failed', client: hello.name, pid: hello.pid, ring: ringPath, err: error }, `could not deliver the ring of ${hello.name} (pid ${hello.pid}): ${(error as Error).message}; it is left for \`blackbox recover --to FILE\``)
     }
   }
 
-  /** Writes what a client that is gone left only in its ring and spool, then removes them. */
+  /** #deliverSpool from a timer: whatever a spool holds, it never takes the collector down. */
+  #deliverSpoolSafely(hello: Hello): void {
+    try {
+      this.#deliverSpool(hello)
+    } catch (error) {
+      this.logger.error({ event: 'spool-failed', client: hello.name, pid: hello.pid, spool: hello.spool, err: error }, `could not deliver the spool of ${hello.name} (pid ${hello.pid}): ${(error as Error).message}`)
+    }
+  }
+
+  /**
+   * Writes what a client that is gone left only in its ring and spool, then removes them.
+   * `hello` has been through #checkPaths: its paths are in the spool folders, and are checked
+   * again here, as they are used.
+   */
   #deliverSpool(hello: Hello): void {
     this.#deliverRing(hello)
-    if (!hello.spool || !existsSync(hello.spool)) return
+    const spool = hello.spool
+    if (!spool) return
+    const state = this.#spoolFolders.state(spool, hello.clientId, '.spool')
+    if (state === 'missing') return
+    if (state !== 'file') {
+      this.logger.warn({ event: 'spool-refused', client: hello.name, pid: hello.pid, spool, reason: state.reason }, `not delivering the spool of ${hello.name} (pid ${hello.pid}): ${spool} ${state.reason}`)
+      return
+    }
     const client = this.#clients.get(hello.clientId)
     let written = Math.max(client?.written ?? 0, this.#written.get(hello.clientId) ?? 0)
     const before = written
+    let damaged = 0
     const sink = this.#role(hello.role)
-    for (const frame of readSpoolFrames(hello.spool)) {
-      if (frame.type !== FrameType.LOGS) continue
-      const forwarded: ForwardedRecord[] = []
-      for (const record of decodeLogs(frame.payload).records) {
-        if (record.seq <= written) continue
-        const text = record.bytes.toString('utf8')
-        sink.write(text)
-        written = record.seq
-        if (this.#forward.length > 0) forwarded.push({ level: record.level, timeMs: Number(record.timeNs / 1_000_000n), client: hello.name, pid: hello.pid, role: hello.role, text })
+    const fd = openNoFollow(spool)
+    try {
+      for (const frame of spoolFrames(fd)) {
+        if (frame.type !== FrameType.LOGS) continue
+        let records: readonly WireRecord[]
+        try {
+          records = decodeLogs(frame.payload).records
+        } catch {
+          damaged++
+          continue
+        }
+        const forwarded: ForwardedRecord[] = []
+        for (const record of records) {
+          if (record.seq <= written) continue
+          const text = withOneNewline(record.bytes.toString('utf8'))
+          sink.write(text)
+          written = record.seq
+          if (this.#forward.length > 0) forwarded.push({ level: record.level, timeMs: Number(record.timeNs / 1_000_000n), client: hello.name, pid: hello.pid, role: hello.role, text })
+        }
+        this.#forwardAll(forwarded)
       }
-      this.#forwardAll(forwarded)
+    } finally {
+      closeSync(fd)
     }
     sink.flushSync()
     this.#written.set(hello.clientId, written)
     if (client) client.written = written
     this.#stateDirty = true
     this.#saveState()
-    rmSync(hello.spool, { force: true })
-    rmSync(hello.spool.replace(/\.spool$/, '.hello.json'), { force: true })
-    rmSync(hello.spool.replace(/\.spool$/, '.bye'), { force: true })
+    const folder = dirname(spool)
+    this.#spoolFolders.remove(spool, hello.clientId, '.spool')
+    this.#spoolFolders.remove(join(folder, `${hello.clientId}.hello.json`), hello.clientId, '.hello.json')
+    this.#spoolFolders.remove(join(folder, `${hello.clientId}.bye`), hello.clientId, '.bye')
+    if (damaged > 0) this.logger.warn({ event: 'spool-damaged', client: hello.name, pid: hello.pid, frames: damaged }, `skipped ${damaged} damaged frames in the spool of ${hello.name} (pid ${hello.pid})`)
     if (written > before) {
       this.logger.info({ event: 'spool-delivered', client: hello.name, pid: hello.pid, records: written - before }, `delivered ${written - before} records that ${hello.name} (pid ${hello.pid}) left in its spool`)
     }
@@ -626,16 +837,22 @@ class CollectorImpl implements Collector {
     this.#deliverOrphanSpools()
   }
 
-  /** Spools of clients that died while no collector was listening. */
+  /** Spools of clients that died while no collector was listening, found by their descriptions in the spool folders. */
   #deliverOrphanSpools(): void {
-    const dir = isNamedPipe(this.socket) ? undefined : spoolDirFor(this.socket)
-    if (!dir || !existsSync(dir)) return
-    for (const name of readdirSync(dir).filter((entry) => entry.endsWith('.hello.json'))) {
+    // The default folder of a named pipe is the user's temp folder, shared by every collector: only given folders are searched.
+    const folders = isNamedPipe(this.socket) ? this.#options.spoolDirs ?? [] : this.#spoolFolders.folders
+    for (const found of this.#spoolFolders.descriptions(folders)) {
+      const name = basename(found.file)
+      if (found.reason !== undefined) {
+        this.logger.warn({ event: 'spool', file: found.file, reason: found.reason }, `could not read the spool description ${found.file}: it ${found.reason}`)
+        continue
+      }
       try {
-        const hello = decodeHello(readFileSync(join(dir, name)))
-        if (!alive(hello.pid)) this.#deliverSpool(hello)
+        const described = decodeHello(found.text)
+        if (name !== `${described.clientId}.hello.json`) throw new Error(`it describes client ${JSON.stringify(described.clientId)}, not the one it is named after`)
+        if (!alive(described.pid)) this.#deliverSpool(this.#checkPaths(described, found.file).hello)
       } catch (error) {
-        this.logger.warn({ event: 'spool', file: name, err: error }, `could not read the spool description ${name}`)
+        this.logger.warn({ event: 'spool', file: found.file, err: error }, `could not read the spool description ${found.file}: ${(error as Error).message}`)
       }
     }
   }
@@ -647,13 +864,26 @@ class CollectorImpl implements Collector {
     this.#timers.clear()
     if (this.#ackTimer) clearInterval(this.#ackTimer)
     if (this.#monitorTimer) clearInterval(this.#monitorTimer)
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer)
     if (this.#ringTimer) clearInterval(this.#ringTimer)
     this.#drainRings()
     this.#acknowledge()
     this.#deliverOrphanSpools()
     const server = this.#server
-    for (const client of this.#clients.values()) client.socket?.end()
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
+    // A client is told goodbye; a connection that never said who it is has nothing to be told.
+    for (const connection of this.#connections) {
+      if (connection.client) connection.socket.end()
+      else connection.socket.destroy()
+    }
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // A peer that never ends its side would hold close() forever.
+      const cut = setTimeout(() => {
+        for (const connection of this.#connections) connection.socket.destroy()
+      }, CLOSE_CONNECTIONS_TIMEOUT_MS)
+      await closed
+      clearTimeout(cut)
+    }
     this.#stateDirty = true
     this.#saveState()
     this.logger.info({ event: 'collector-stop' }, 'collector stopped')

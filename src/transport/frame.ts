@@ -63,51 +63,111 @@ export function encodeFrame(type: FrameType, payload: Buffer): Buffer {
   return frame
 }
 
+export interface FrameDecoderOptions {
+  /**
+   * The largest payload of the first frame of the stream, when it must be smaller than the
+   * others: the collector takes little before a HELLO has said who is talking.
+   */
+  firstMaxPayload?: number
+  /**
+   * Whether the chunks pushed are the decoder's to keep (default false: it copies what it
+   * keeps, as the caller may reuse its chunk's memory). A socket's 'data' chunks are fresh
+   * buffers: kept as they are, what the decoder holds is what has arrived, and no more.
+   */
+  ownsChunks?: boolean
+}
+
 /**
  * Splits a byte stream into frames, whatever the chunking. Throws `ProtocolError` on the
  * first bad frame; after that the decoder is done (the connection is to be closed).
+ *
+ * The bytes of a frame not yet whole are kept as the chunks they came in, and joined once
+ * the frame is complete: each byte is copied a bounded number of times, and what the
+ * decoder holds is what has arrived (a header announcing 8 MiB costs nothing until they come).
  */
 export class FrameDecoder {
-  #pending: Buffer = Buffer.alloc(0)
+  #chunks: Buffer[] = []
+  #buffered = 0
+  /** Bytes of the frame at the head of what is kept (header and payload), once its header was checked. */
+  #frameBytes: number | undefined
+  #decoded = 0
   #failed = false
   // An error found after whole frames in the same push: those frames are returned first,
   // the error is thrown by the next call, so the chunking never changes what is delivered.
   #deferred: ProtocolError | undefined
+  readonly #firstMaxPayload: number
+  readonly #ownsChunks: boolean
 
-  constructor(private readonly maxPayload = MAX_PAYLOAD_BYTES) {}
+  constructor(private readonly maxPayload = MAX_PAYLOAD_BYTES, options: FrameDecoderOptions = {}) {
+    this.#firstMaxPayload = options.firstMaxPayload ?? maxPayload
+    this.#ownsChunks = options.ownsChunks ?? false
+  }
 
   /** Bytes received but not yet a whole frame. */
   get buffered(): number {
-    return this.#pending.length
+    return this.#buffered
   }
 
   /** Every whole frame in what has arrived so far. */
   push(chunk: Buffer): Frame[] {
     this.#throwDeferred()
     if (this.#failed) throw new ProtocolError('BAD_PAYLOAD', 'the decoder already failed on this connection')
-    const bytes = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk])
+    if (chunk.length === 0) return []
+    const total = this.#buffered + chunk.length
+    try {
+      // A header completed by this chunk is checked now: an oversize frame is refused before its payload comes.
+      if (this.#frameBytes === undefined && total >= HEADER_BYTES) {
+        const head = this.#buffered === 0 ? chunk : Buffer.concat([...this.#chunks, chunk.subarray(0, HEADER_BYTES - this.#buffered)])
+        this.#frameBytes = HEADER_BYTES + this.#header(head, 0).length
+      }
+    } catch (error) {
+      this.#fail()
+      throw error
+    }
+    if (this.#frameBytes === undefined || total < this.#frameBytes) {
+      this.#chunks.push(this.#ownsChunks ? chunk : Buffer.from(chunk))
+      this.#buffered = total
+      return []
+    }
+    const bytes = this.#buffered === 0 ? chunk : Buffer.concat([...this.#chunks, chunk], total)
+    this.#chunks = []
+    this.#buffered = 0
+    this.#frameBytes = undefined
     const frames: Frame[] = []
     let offset = 0
     try {
       while (bytes.length - offset >= HEADER_BYTES) {
         const frame = this.#header(bytes, offset)
         const end = offset + HEADER_BYTES + frame.length
-        if (bytes.length < end) break
+        if (bytes.length < end) {
+          this.#frameBytes = HEADER_BYTES + frame.length
+          break
+        }
         const payload = bytes.subarray(offset + HEADER_BYTES, end)
         if (frameChecksum(bytes.subarray(offset), payload) !== frame.checksum) throw new ProtocolError('BAD_CHECKSUM', `checksum mismatch in a frame of type ${frame.type}`)
         frames.push({ type: frame.type, payload: Buffer.from(payload) })
+        this.#decoded++
         offset = end
       }
     } catch (error) {
-      this.#failed = true
-      this.#pending = Buffer.alloc(0)
+      this.#fail()
       if (frames.length === 0) throw error
       this.#deferred = error as ProtocolError
       return frames
     }
-    // Kept as a copy: the caller may reuse its chunk's memory.
-    this.#pending = offset === bytes.length ? Buffer.alloc(0) : Buffer.from(bytes.subarray(offset))
+    if (offset < bytes.length) {
+      // A copy of the rest only: a view would keep the whole of `bytes` alive.
+      this.#chunks = [Buffer.from(bytes.subarray(offset))]
+      this.#buffered = bytes.length - offset
+    }
     return frames
+  }
+
+  #fail(): void {
+    this.#failed = true
+    this.#chunks = []
+    this.#buffered = 0
+    this.#frameBytes = undefined
   }
 
   #throwDeferred(): void {
@@ -119,7 +179,10 @@ export class FrameDecoder {
 
   /** Forgets everything: for a new connection. */
   reset(): void {
-    this.#pending = Buffer.alloc(0)
+    this.#chunks = []
+    this.#buffered = 0
+    this.#frameBytes = undefined
+    this.#decoded = 0
     this.#failed = false
     this.#deferred = undefined
   }
@@ -127,9 +190,10 @@ export class FrameDecoder {
   /** Call at end of stream: a partial frame left over is a truncated frame. */
   end(): void {
     this.#throwDeferred()
-    if (this.#pending.length > 0 && !this.#failed) {
-      this.#failed = true
-      throw new ProtocolError('TRUNCATED', `the connection ended inside a frame (${this.#pending.length} bytes left)`)
+    if (this.#buffered > 0 && !this.#failed) {
+      const left = this.#buffered
+      this.#fail()
+      throw new ProtocolError('TRUNCATED', `the connection ended inside a frame (${left} bytes left)`)
     }
   }
 
@@ -141,7 +205,8 @@ export class FrameDecoder {
     const type = bytes.readUInt8(offset + 3)
     if (!TYPES.has(type)) throw new ProtocolError('BAD_TYPE', `unknown frame type ${type}`)
     const length = bytes.readUInt32BE(offset + 4)
-    if (length > this.maxPayload) throw new ProtocolError('OVERSIZE', `a frame of ${length} bytes is over the limit of ${this.maxPayload}`)
+    const limit = this.#decoded === 0 ? this.#firstMaxPayload : this.maxPayload
+    if (length > limit) throw new ProtocolError('OVERSIZE', `a ${this.#decoded === 0 && limit !== this.maxPayload ? 'first ' : ''}frame of ${length} bytes is over the limit of ${limit}`)
     return { type: type as FrameType, length, checksum: bytes.readUInt32BE(offset + 8) }
   }
 }

@@ -122,28 +122,22 @@ export class Spool {
   }
 }
 
-/** The whole frames of a spool file, in order; a frame cut short at the end (a crash mid-append) is left out. */
-export function readSpoolFrames(path: string): Frame[] {
-  let fd: number
+/**
+ * The whole frames of a spool file, in order, read 1 MiB at a time (a long spool is never
+ * held whole); a frame cut short at the end (a crash mid-append) is left out, and so is
+ * everything from the first damaged frame on. `fd` is open for reading; the caller closes it.
+ */
+export function* spoolFrames(fd: number): Generator<Frame> {
+  const decoder = new FrameDecoder()
+  const chunk = Buffer.alloc(1 << 20)
   try {
-    fd = openSync(path, 'r')
-  } catch {
-    return []
-  }
-  const frames: Frame[] = []
-  try {
-    const decoder = new FrameDecoder()
-    const chunk = Buffer.alloc(1 << 20)
     for (let position = 0; ; ) {
       const read = readSync(fd, chunk, 0, chunk.length, position)
-      if (read === 0) break
-      frames.push(...decoder.push(Buffer.from(chunk.subarray(0, read))))
+      if (read === 0) return
       position += read
+      yield* decoder.push(chunk.subarray(0, read))
     }
   } catch {
     // A damaged spool: what came before the damage is still delivered.
-  } finally {
-    closeSync(fd)
   }
-  return frames
 }

@@ -233,6 +233,51 @@ describe('FrameDecoder round trips', () => {
   })
 })
 
+describe('FrameDecoder memory (issue #15)', () => {
+  test('firstMaxPayload: the first frame is refused from its header over it; the frames after it take maxPayload', () => {
+    const decoder = new FrameDecoder(1000, { firstMaxPayload: 10 })
+    const frames = decoder.push(Buffer.concat([encodeFrame(FrameType.HELLO, Buffer.alloc(10)), encodeFrame(FrameType.LOGS, Buffer.alloc(1000))]))
+    assert.deepEqual(frames.map((frame) => frame.payload.length), [10, 1000])
+    const error = throwsProtocolError(() => new FrameDecoder(1000, { firstMaxPayload: 10 }).push(header({ type: TYPES.HELLO, length: 11 })), 'OVERSIZE')
+    assert.match(error.message, /a first frame of 11 bytes is over the limit of 10/)
+    throwsProtocolError(() => new FrameDecoder(1000, { firstMaxPayload: 10 }).push(encodeFrame(FrameType.HELLO, Buffer.alloc(11)).subarray(0, HEADER_BYTES)), 'OVERSIZE')
+  })
+
+  test('a header announcing the largest payload holds only the bytes that came, and no more as they come', () => {
+    for (const ownsChunks of [false, true]) {
+      const decoder = new FrameDecoder(MAX_PAYLOAD_BYTES, { ownsChunks })
+      decoder.push(header({ type: TYPES.LOGS, length: MAX_PAYLOAD_BYTES }))
+      assert.equal(decoder.buffered, HEADER_BYTES, `ownsChunks ${ownsChunks}`)
+      for (let i = 1; i <= 100; i++) {
+        decoder.push(Buffer.alloc(1000))
+        assert.equal(decoder.buffered, HEADER_BYTES + i * 1000, `ownsChunks ${ownsChunks}`)
+      }
+    }
+  })
+
+  test('ownsChunks: chunks are kept as pushed (the caller hands them over); the frames decode the same', () => {
+    const payload = Buffer.from('records, in two chunks')
+    const frame = encodeFrame(FrameType.LOGS, payload)
+    const decoder = new FrameDecoder(MAX_PAYLOAD_BYTES, { ownsChunks: true })
+    assert.deepEqual(decoder.push(frame.subarray(0, 20)), [])
+    const [decoded] = decoder.push(frame.subarray(20))
+    assert.deepEqual(decoded?.payload, payload)
+  })
+
+  test('property: with ownsChunks, valid frames cut anywhere decode to the same frames in order', { timeout: PROPERTY_TIMEOUT_MS }, () => {
+    fc.assert(
+      fc.property(fc.array(validFrame, { maxLength: 12 }), cuts, (frames, at) => {
+        const bytes = Buffer.concat(frames.map((frame) => encodeFrame(frame.type, frame.payload)))
+        const decoder = new FrameDecoder(MAX_PAYLOAD_BYTES, { ownsChunks: true })
+        const decoded = split(bytes, at).flatMap((chunk) => decoder.push(Buffer.from(chunk)))
+        decoder.end()
+        assert.deepEqual(shown(decoded), shown(frames))
+      }),
+      { numRuns: 200 },
+    )
+  })
+})
+
 describe('FrameDecoder errors', () => {
   test('BAD_MAGIC: anything but "BB" first, such as an HTTP request on the socket', () => {
     const error = throwsProtocolError(() => new FrameDecoder().push(Buffer.from('GET / HTTP/1.1\r\n\r\n')), 'BAD_MAGIC')
@@ -382,7 +427,7 @@ describe('FrameDecoder errors', () => {
   })
 
   // Known failing (codec bug): a push that throws drops the whole frames it decoded before the
-  // bad one. readSpoolFrames (spool.ts) reads a spool 1 MiB at a time and counts on getting the
+  // bad one. spoolFrames (spool.ts) reads a spool 1 MiB at a time and counts on getting the
   // frames before a damaged one, so a damaged frame loses up to 1 MiB of good records before it.
   test('whole frames before a bad one are delivered whatever the chunking', () => {
     const good = encodeFrame(FrameType.LOGS, Buffer.from('records'))
