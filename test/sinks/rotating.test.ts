@@ -4,9 +4,10 @@ import { readdirSync, readFileSync, readlinkSync, renameSync, rmSync, utimesSync
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { gunzipSync } from 'node:zlib'
-import { createLogger, FileLockedError, INODE_CHECK_INTERVAL_MS, rotatingFileSink, type RotatingFileSinkOptions } from '../../src/index.ts'
+import { createLogger, FileLockedError, INODE_CHECK_INTERVAL_MS, rotatingFileSink } from '../../src/index.ts'
 import { fileSize, fixturePath, spawnNode, waitUntil } from '../helpers/process.ts'
 import { tempDir } from '../helpers/tmp.ts'
+import { rotatingSinkIn } from '../helpers/rotating-sink.ts'
 
 /** A clock the test moves by hand. */
 function manualClock(start: number) {
@@ -21,14 +22,7 @@ function listing(dir: string): string[] {
 // `{message}` only: every record is exactly its message and a newline, so sizes are exact.
 const RECORD = 'x'.repeat(49) // 50 bytes with the newline
 
-async function sinkIn(t: Parameters<typeof tempDir>[0], options: Partial<RotatingFileSinkOptions> = {}) {
-  const dir = await tempDir(t)
-  const path = join(dir, 'worker.log')
-  const sink = rotatingFileSink({ path, format: '{message}', ...options })
-  const log = createLogger({ sinks: [sink] })
-  t.after(() => log.close())
-  return { dir, path, sink, log }
-}
+const sinkIn = rotatingSinkIn
 
 test('size rotation: exact listings after each rotation, backups shifted, the oldest dropped', async (t) => {
   const { dir, sink, log } = await sinkIn(t, { maxSize: 200, maxFiles: 2 })

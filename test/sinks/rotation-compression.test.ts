@@ -6,9 +6,10 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { join } from 'node:path'
 import { test } from 'node:test'
 import * as zlib from 'node:zlib'
-import { createLogger, rotatingFileSink, type RotatingFileSinkOptions } from '../../src/index.ts'
+import { rotatingFileSink } from '../../src/index.ts'
 import { compressFile } from '../../src/sinks/compress.ts'
 import { tempDir } from '../helpers/tmp.ts'
+import { rotatingSinkIn } from '../helpers/rotating-sink.ts'
 
 const RECORD = 'x'.repeat(49) // 50 bytes with the newline
 const ZSTD_AVAILABLE = typeof (zlib as unknown as Record<string, unknown>)['createZstdCompress'] === 'function'
@@ -23,14 +24,7 @@ function run(command: string, args: readonly string[], cwd?: string): string {
   return result.stdout
 }
 
-async function sinkIn(t: Parameters<typeof tempDir>[0], options: Partial<RotatingFileSinkOptions>) {
-  const dir = await tempDir(t)
-  const path = join(dir, 'worker.log')
-  const sink = rotatingFileSink({ path, format: '{message}', ...options })
-  const log = createLogger({ sinks: [sink] })
-  t.after(() => log.close())
-  return { dir, path, sink, log }
-}
+const sinkIn = rotatingSinkIn
 
 /** What each archive holds, read by the system's tools (brotli by zlib: the machine has no brotli command). */
 const READERS: Readonly<Record<string, (path: string, dir: string) => string>> = {

@@ -4,9 +4,10 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { createLogger, rotatingFileSink, type RotatingFileSinkOptions } from '../../src/index.ts'
+import { createLogger, rotatingFileSink } from '../../src/index.ts'
 import { compileRetention } from '../../src/sinks/rotation-policy.ts'
 import { tempDir } from '../helpers/tmp.ts'
+import { rotatingSinkIn } from '../helpers/rotating-sink.ts'
 
 const RECORD = 'x'.repeat(49) // 50 bytes with the newline
 const HOUR = 3_600_000
@@ -15,14 +16,7 @@ function listing(dir: string): string[] {
   return readdirSync(dir).sort()
 }
 
-async function sinkIn(t: Parameters<typeof tempDir>[0], options: Partial<RotatingFileSinkOptions>) {
-  const dir = await tempDir(t)
-  const path = join(dir, 'worker.log')
-  const sink = rotatingFileSink({ path, format: '{message}', ...options })
-  const log = createLogger({ sinks: [sink] })
-  t.after(() => log.close())
-  return { dir, path, sink, log }
-}
+const sinkIn = rotatingSinkIn
 
 for (const retention of ['1 hour', '1H', ' 1 h ', '60 min', '3600 s', '1 hour, 0 s']) {
   test(`retention ${JSON.stringify(retention)}: backups older than an hour go, younger ones and foreign files stay`, async (t) => {
