@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs'
 import type { FormatOption } from '../core/format/index.js'
 import type { LevelInput } from '../core/levels.js'
 import type { Logger } from '../core/logger.js'
@@ -86,7 +87,10 @@ export function getLogger(role: string, options: GetLoggerOptions = {}): Logger 
     })
     logger = createLogger({ name: options.name ?? role, level: options.level ?? 'debug', sinks: [client] })
   } else {
-    const path = `${options.dir ?? process.env['BLACKBOX_DIR'] ?? appLogDir(options.appName)}/${role}.log`
+    const chosen = options.dir ?? process.env['BLACKBOX_DIR']
+    const path = `${chosen ?? appLogDir(options.appName)}/${role}.log`
+    // A folder nobody named: said once per process, so the records can be found.
+    if (chosen === undefined && !toldWhere) sayWhere(role, path)
     let sink
     try {
       sink = resilientFileSink({ path, ...common })
@@ -99,6 +103,18 @@ export function getLogger(role: string, options: GetLoggerOptions = {}): Logger 
   }
   loggers.set(role, logger)
   return logger
+}
+
+// Whether a getLogger() without a folder has said where its records go (once per process).
+let toldWhere = false
+
+function sayWhere(role: string, path: string): void {
+  toldWhere = true
+  try {
+    writeSync(2, `blackbox: getLogger('${role}'): no collector (BLACKBOX_SOCKET is not set) and no dir given: records go to ${path}\n`)
+  } catch {
+    // stderr itself is gone: there is nowhere left to say it.
+  }
 }
 
 /** `getLogger(BLACKBOX_ROLE)`, with the socket from `BLACKBOX_SOCKET`: what a child of `blackbox run` or of a collector uses. */

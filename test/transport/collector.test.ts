@@ -243,3 +243,18 @@ test('one exit path: the crash guard’s "exiting with code" record reaches the 
   // The collector counts what it wrote for a client when the BYE arrives: all of them, so the exit record came first.
   assert.equal(/said goodbye \(exit code 3\).* records=(\d+)/.exec(log())?.[1], String(records.length), log())
 })
+
+test('getLogger without a collector or a folder says once where its records go (#19)', async (t) => {
+  const home = await tempDir(t)
+  const script = "import { getLogger } from './dist/index.js'; getLogger('first').info('a'); getLogger('second').info('b')"
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: home, HOME: home }
+  delete env['BLACKBOX_SOCKET']
+  delete env['BLACKBOX_DIR']
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env, cwd: join(import.meta.dirname, '..', '..') })
+  assert.equal(result.status, 0, result.stderr)
+  const notes = result.stderr.split('\n').filter((line) => line.startsWith('blackbox: getLogger('))
+  assert.equal(notes.length, 1, result.stderr)
+  assert.match(notes[0] ?? '', /getLogger\('first'\): no collector \(BLACKBOX_SOCKET is not set\) and no dir given: records go to .*first\.log$/)
+  const path = /records go to (.*)$/.exec(notes[0] ?? '')?.[1] ?? ''
+  assert.match(readFileSync(path, 'utf8'), /\] a\n/)
+})
