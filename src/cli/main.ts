@@ -1,18 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { cleanCommand } from './clean.js'
-import { recoverCommand } from './recover.js'
-import { runCommand as runSupervisedCommand } from './run.js'
-import { collectorCommand } from './collector.js'
-import { prettyCommand } from './pretty.js'
-import { postmortemCommand } from './postmortem.js'
-import { progressCommand } from './progress.js'
 import type { Command } from './command.js'
-import { latestCommand } from './latest.js'
-import { lsCommand } from './ls.js'
-import { summaryCommand } from './summary.js'
-import { tailCommand } from './tail.js'
 
 /** Each command's usage and what it does; the help aligns them (a long usage puts its description on the next line). */
 const COMMAND_HELP: readonly (readonly [usage: string, description: string])[] = [
@@ -60,25 +49,28 @@ function version(): string {
   return pkg.version
 }
 
-// Each subcommand parses its own options: everything after its name is its.
-const COMMANDS: Readonly<Record<string, Command>> = {
-  ls: lsCommand,
-  latest: latestCommand,
-  summary: summaryCommand,
-  clean: cleanCommand,
-  collector: collectorCommand,
-  recover: recoverCommand,
-  run: runSupervisedCommand,
-  progress: progressCommand,
-  postmortem: postmortemCommand,
-  tail: tailCommand,
-  pretty: prettyCommand,
+// Each subcommand parses its own options: everything after its name is its. Each is loaded
+// when it is called (issue #18): `blackbox --version` or `blackbox ls` does not pay for the
+// collector, the postmortem renderer or the supervisor.
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  ls: async () => (await import('./ls.js')).lsCommand,
+  latest: async () => (await import('./latest.js')).latestCommand,
+  summary: async () => (await import('./summary.js')).summaryCommand,
+  clean: async () => (await import('./clean.js')).cleanCommand,
+  collector: async () => (await import('./collector.js')).collectorCommand,
+  recover: async () => (await import('./recover.js')).recoverCommand,
+  run: async () => (await import('./run.js')).runCommand,
+  progress: async () => (await import('./progress.js')).progressCommand,
+  postmortem: async () => (await import('./postmortem.js')).postmortemCommand,
+  tail: async () => (await import('./tail.js')).tailCommand,
+  pretty: async () => (await import('./pretty.js')).prettyCommand,
 }
 
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [first = '', ...rest] = argv
-  if (Object.hasOwn(COMMANDS, first)) return (COMMANDS[first] as Command)(rest)
+  const load = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined
+  if (load !== undefined) return (await load())(rest)
   let parsed
   try {
     parsed = parseArgs({

@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream'
 import { crc32, createInflateRaw, type InflateRaw } from 'node:zlib'
-import { Unzip, UnzipInflate } from 'fflate'
 
 /** A compressed backup that cannot be decompressed (further): cut while being written, or damaged. */
 export class CorruptArchiveError extends Error {
@@ -252,6 +251,8 @@ function firstEntryOfDirectory(tail: Buffer, tailStart: number): { crc: number; 
  * has none, and an entry whose CRC-32 or size differs from what it lists is damaged.
  */
 async function* unzip(file: Readable): AsyncGenerator<Uint8Array> {
+  // Loaded when a zip is read, not with the package (issue #18).
+  const { Unzip, UnzipInflate } = await import('fflate')
   const out: Uint8Array[] = []
   const tail = new Tail(ZIP_TAIL_BYTES)
   let failure: Error | undefined

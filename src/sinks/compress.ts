@@ -3,7 +3,6 @@ import { basename } from 'node:path'
 import { Readable, type Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import * as zlib from 'node:zlib'
-import { Zip, ZipDeflate } from 'fflate'
 import { tarEntry } from './tar.js'
 
 /** The formats the sink writes backups in. */
@@ -104,6 +103,8 @@ export async function compressFile(source: string, destination: string, format: 
 }
 
 async function zipInto(input: Readable, output: WriteStream, name: string, mtime: Date): Promise<void> {
+  // Loaded when a zip is made, not with the package: most programs never zip (issue #18).
+  const { Zip, ZipDeflate } = await import('fflate')
   const finished = new Promise<void>((resolve, reject) => {
     output.once('finish', resolve)
     output.once('error', reject)
