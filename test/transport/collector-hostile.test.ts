@@ -20,6 +20,7 @@ import { encodeFrame, FrameDecoder, FrameType, HEADER_BYTES, type Frame } from '
 import { decodeRingAnswer, encodeBye, encodeHeartbeat, encodeHello, encodeLogs, type Hello } from '../../src/transport/messages.ts'
 import { exitedReason, fixturePath, killIfRunning, spawnNode, waitUntil, type ExitResult, type NodeChild } from '../helpers/process.ts'
 import { tempDir } from '../helpers/tmp.ts'
+import { splitBytes } from '../helpers/split-bytes.ts'
 
 fc.configureGlobal({ includeErrorInReport: true })
 
@@ -613,17 +614,6 @@ function mutate(bytes: Buffer, mutation: Mutation | null): Buffer {
   }
 }
 
-function split(bytes: Buffer, cuts: readonly number[]): Buffer[] {
-  const points = cuts.map((cut) => cut % (bytes.length + 1)).sort((a, b) => a - b)
-  const chunks: Buffer[] = []
-  let start = 0
-  for (const point of points) {
-    chunks.push(bytes.subarray(start, point))
-    start = point
-  }
-  chunks.push(bytes.subarray(start))
-  return chunks.filter((chunk) => chunk.length > 0)
-}
 
 test(`fuzz (${FUZZ_RUNS} runs): random and mutated frames, HELLOs with random paths: the collector stays up, touches nothing outside its folders, and its memory stays bounded`, { skip: NO_PROC }, async (t) => {
   const place = await placeFor(t)
@@ -722,7 +712,7 @@ test(`fuzz (${FUZZ_RUNS} runs): random and mutated frames, HELLOs with random pa
         if (prepare?.spool) writeFileSync(join(place.spool, `${prepare.id}.spool`), prepare.spool)
         if (prepare?.description) writeFileSync(join(place.spool, `${prepare.id}.hello.json`), JSON.stringify({ ...prepare.description, protocol: 1 }))
         const raw = await rawConnect(place.socket)
-        for (const chunk of split(mutate(Buffer.concat(connection.steps.map(encodeStep)), connection.mutation), connection.cuts)) await raw.send(chunk)
+        for (const chunk of splitBytes(mutate(Buffer.concat(connection.steps.map(encodeStep)), connection.mutation), connection.cuts).filter((piece) => piece.length > 0)) await raw.send(chunk)
         if (connection.ending === 'end') raw.socket.end()
         else raw.socket.destroy()
         await within(raw.closed, FRAME_TIMEOUT_MS + EVENT_TIMEOUT_MS, 'a fuzzed connection to close')

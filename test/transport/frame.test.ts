@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 import { crc32 } from 'node:zlib'
 import fc from 'fast-check'
 import { encodeFrame, type Frame, FrameDecoder, FrameType, HEADER_BYTES, MAX_PAYLOAD_BYTES, ProtocolError } from '../../src/transport/frame.ts'
+import { splitBytes } from '../helpers/split-bytes.ts'
 
 // A failing property shows the assertion that failed, not only the counterexample.
 fc.configureGlobal({ includeErrorInReport: true })
@@ -45,18 +46,6 @@ function header(fields: { magic?: number; version?: number; type?: number; lengt
   return bytes
 }
 
-/** `bytes` cut at each of `cuts` (taken modulo its length + 1); repeated cuts give empty chunks. */
-function split(bytes: Buffer, cuts: readonly number[]): Buffer[] {
-  const points = cuts.map((cut) => cut % (bytes.length + 1)).sort((a, b) => a - b)
-  const chunks: Buffer[] = []
-  let start = 0
-  for (const point of points) {
-    chunks.push(bytes.subarray(start, point))
-    start = point
-  }
-  chunks.push(bytes.subarray(start))
-  return chunks
-}
 
 interface Outcome {
   frames: Frame[]
@@ -224,7 +213,7 @@ describe('FrameDecoder round trips', () => {
     fc.assert(
       fc.property(fc.array(validFrame, { maxLength: 12 }), cuts, (frames, at) => {
         const bytes = Buffer.concat(frames.map((frame) => encodeFrame(frame.type, frame.payload)))
-        const outcome = decodeChunks(split(bytes, at))
+        const outcome = decodeChunks(splitBytes(bytes, at))
         assert.equal(outcome.code, undefined)
         assert.deepEqual(shown(outcome.frames), shown(frames))
       }),
@@ -269,7 +258,7 @@ describe('FrameDecoder memory (issue #15)', () => {
       fc.property(fc.array(validFrame, { maxLength: 12 }), cuts, (frames, at) => {
         const bytes = Buffer.concat(frames.map((frame) => encodeFrame(frame.type, frame.payload)))
         const decoder = new FrameDecoder(MAX_PAYLOAD_BYTES, { ownsChunks: true })
-        const decoded = split(bytes, at).flatMap((chunk) => decoder.push(Buffer.from(chunk)))
+        const decoded = splitBytes(bytes, at).flatMap((chunk) => decoder.push(Buffer.from(chunk)))
         decoder.end()
         assert.deepEqual(shown(decoded), shown(frames))
       }),
@@ -369,7 +358,7 @@ describe('FrameDecoder errors', () => {
   test('property: random bytes in random chunks give frames or one ProtocolError, as the protocol says, with buffered bounded', { timeout: PROPERTY_TIMEOUT_MS }, () => {
     fc.assert(
       fc.property(stream, cuts, maxPayload, (bytes, at, max) => {
-        const outcome = decodeChunks(split(bytes, at), max)
+        const outcome = decodeChunks(splitBytes(bytes, at), max)
         const expected = referenceDecode(bytes, max)
         assert.equal(outcome.code, expected.code)
         // A push that throws returns none of the frames it completed before the bad one (see
@@ -406,7 +395,7 @@ describe('FrameDecoder errors', () => {
           : index === 3 ? 'BAD_TYPE'
           : index <= 7 ? (length > max ? 'OVERSIZE' : length > payload.length ? 'TRUNCATED' : 'BAD_CHECKSUM')
           : 'BAD_CHECKSUM'
-        const outcome = decodeChunks(split(bytes, cuts), max)
+        const outcome = decodeChunks(splitBytes(bytes, cuts), max)
         assert.equal(outcome.code, expected, `byte ${index} ^ 0x${mask.toString(16)}`)
         assert.deepEqual(outcome.frames, [])
       }),
@@ -512,7 +501,7 @@ describe('FrameDecoder after a failure', () => {
       fc.property(stream, cuts, maxPayload, fc.array(validFrame, { minLength: 1, maxLength: 3 }), (bytes, at, max, after) => {
         const decoder = new FrameDecoder(max)
         let failed = false
-        for (const chunk of split(bytes, at)) {
+        for (const chunk of splitBytes(bytes, at)) {
           try {
             decoder.push(chunk)
           } catch (error) {
