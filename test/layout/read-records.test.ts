@@ -7,6 +7,7 @@ import fc from 'fast-check'
 import { zipSync } from 'fflate'
 import { escapeJsonUnsafe } from '../../src/core/format/escape.ts'
 import { createLogger } from '../../src/index.ts'
+import { RECORD_KEYS } from '../../src/core/field-names.ts'
 import { MAX_FIELD_DEPTH } from '../../src/layout/parse-record.ts'
 import { MAX_LINE_CHARS, readRecords, readRecordsFrom, type ReadRecord, type ReadRecordsOptions, type TornTail } from '../../src/layout/read-records.ts'
 import { compressFile } from '../../src/sinks/compress.ts'
@@ -300,7 +301,8 @@ describe('records written by the real formatters read back', () => {
     const awkward = ['"', '\\', '=', ' ', '{}', '[1,2]', '[1.0]', '{"a":"b c"}', ' k=v', '"x"', '\n', '\u2028', '\u0085', '\ud800', '  | ', '}']
     const text = fc.array(fc.oneof(fc.string({ unit: 'binary', maxLength: 6 }), fc.constantFrom(...awkward)), { maxLength: 5 }).map((parts) => parts.join(''))
     await fc.assert(
-      fc.asyncProperty(fc.dictionary(text, text, { maxKeys: 5 }), async (fields) => {
+      // Keys named like the record's own are written renamed (key_): other tests cover that.
+      fc.asyncProperty(fc.dictionary(text.filter((key) => !RECORD_KEYS.has(key)), text, { maxKeys: 5 }), async (fields) => {
         const out = memorySink({ format: 'text' })
         createLogger({ sinks: [out.sink] }).info(fields, 'done')
         const [record] = await readText([out.text()])
