@@ -24,7 +24,8 @@ export class SocketPathError extends Error {
   override readonly name = 'SocketPathError'
 }
 
-function currentUid(): number | undefined {
+/** This process's uid, where there are uids. */
+export function currentUid(): number | undefined {
   return typeof process.getuid === 'function' ? process.getuid() : undefined
 }
 

@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync, type Stats } from 'node:fs'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
+import { currentUid } from './endpoint.js'
 
 /** The largest spool description (`<clientId>.hello.json`) read: a HELLO is well under it. */
 export const MAX_DESCRIPTION_BYTES = 64 * 1024
@@ -9,10 +10,6 @@ export type CheckedPath = { readonly path: string; readonly reason?: never } | {
 
 // O_NOFOLLOW: an entry swapped for a symlink after it was checked is not followed (open(2)).
 const READ_NO_FOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)
-
-function uid(): number | undefined {
-  return typeof process.getuid === 'function' ? process.getuid() : undefined
-}
 
 function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code
@@ -24,7 +21,7 @@ function entryProblem(stat: Stats): string | undefined {
   if (!stat.isFile()) return 'is not a regular file'
   // Another name for the same file could be anywhere: removing this one is harmless, but reading or mapping it is not.
   if (stat.nlink !== 1) return `has ${stat.nlink} hard links`
-  const me = uid()
+  const me = currentUid()
   if (me !== undefined && stat.uid !== me) return `belongs to uid ${stat.uid}, not to this user (${me})`
   return undefined
 }
@@ -84,7 +81,7 @@ export class SpoolFolders {
     const path = join(folder, name)
     try {
       const folderStat = statSync(folder)
-      const me = uid()
+      const me = currentUid()
       if (me !== undefined && folderStat.uid !== me) return { reason: `is in a folder of uid ${folderStat.uid}` }
       if (process.platform !== 'win32' && (folderStat.mode & 0o022) !== 0) return { reason: 'is in a folder others can write to' }
       const problem = entryProblem(lstatSync(path))

@@ -7,7 +7,8 @@ export type DropReason = (typeof DROP_REASONS)[number]
 /** The counts told in one notice, to settle once that notice got through. */
 export type DropCounts = ReadonlyMap<DropReason, number>
 
-function records(count: number): string {
+/** `1 record`, `37 records`: a count as every drop report and notice words it. */
+export function records(count: number): string {
   return count === 1 ? '1 record' : `${count} records`
 }
 

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FailureReport } from '../../core/sink.js'
 import { registerSink, unregisterSink, type Flushable } from '../registry.js'
 import { backoffMs } from './backoff.js'
-import { DROP_REASONS, DropTally, type DropCounts, type DropReason } from './drops.js'
+import { DROP_REASONS, DropTally, records, type DropCounts, type DropReason } from './drops.js'
 import { MIN_SYNC_SEND_MS, SYNC_BUDGET_WINDOW_MS, sendSync, type SyncSendResult } from './exit-send.js'
 import { FlushTimeoutError, FlushWaiters } from './flush-timeout.js'
 import { postRaw, type NoAnswerError, type RawAnswer } from './http.js'
@@ -103,10 +103,6 @@ interface SyncPlan<E> {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error))
-}
-
-function records(count: number): string {
-  return count === 1 ? '1 record' : `${count} records`
 }
 
 function sliceSource<E>(entries: readonly E[], offset: number): EntrySource<E> {

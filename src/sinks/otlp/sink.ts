@@ -2,7 +2,7 @@ import type { Formatter } from '../../core/format/formatter.js'
 import { LEVEL_VALUES } from '../../core/levels.js'
 import { LoggerContext, type LogRecord } from '../../core/record.js'
 import { FailureReport, type Sink } from '../../core/sink.js'
-import { DropTally, type DropCounts, type DropReason } from '../delivery/drops.js'
+import { DropTally, records, type DropCounts, type DropReason } from '../delivery/drops.js'
 import { DeliveryEngine, type DeliveryRequest, type EntrySource, type Packing, type Verdict } from '../delivery/engine.js'
 import type { RawAnswer } from '../delivery/http.js'
 import { retryAfterHeaderMs } from '../delivery/retry-after.js'
@@ -41,10 +41,6 @@ export class OtlpExportError extends Error {
 
 /** Records dropped since the sink was made, by reason. */
 export type OtlpDropCounts = Readonly<Record<DropReason, number>>
-
-function records(count: number): string {
-  return count === 1 ? '1 record' : `${count} records`
-}
 
 /** What may carry a credential: header values, and the URL's user info and query. */
 function secretsOf(url: URL, headers: Readonly<Record<string, string>>): string[] {

@@ -1,4 +1,5 @@
 import type { LogRecord } from '../../core/record.js'
+import type { EntrySource as EngineEntrySource } from '../delivery/engine.js'
 
 /** A record waiting to be sent, with the line the sink's format made of it. */
 export interface Entry {
@@ -23,11 +24,8 @@ export interface Packed {
   readonly error?: unknown
 }
 
-/** What a packer reads from: the queue, or a plain array on the synchronous path. */
-export interface EntrySource {
-  readonly length: number
-  at(index: number): Entry | undefined
-}
+/** What a packer reads from: the queue, or a plain array on the synchronous path (the engine's source of entries). */
+export type EntrySource = EngineEntrySource<Entry>
 
 /** Turns records into request bodies under a service's limits. */
 export interface Packer {
