@@ -21,6 +21,7 @@ import { decodeRingAnswer, encodeBye, encodeHeartbeat, encodeHello, encodeLogs, 
 import { exitedReason, fixturePath, killIfRunning, spawnNode, waitUntil, type ExitResult, type NodeChild } from '../helpers/process.ts'
 import { tempDir } from '../helpers/tmp.ts'
 import { splitBytes } from '../helpers/split-bytes.ts'
+import { collectorPlace, type CollectorPlace } from '../helpers/collector-place.ts'
 
 fc.configureGlobal({ includeErrorInReport: true })
 
@@ -43,22 +44,14 @@ const NO_PROC = existsSync('/proc/self/status') ? false : 'needs /proc to read t
 const addon = loadRingAddon().addon
 const bin = fixturePath('../../dist/cli/main.js')
 
-interface Place {
-  readonly base: string
-  /** The socket's folder, made by the collector unless a test makes it first. */
-  readonly run: string
-  readonly socket: string
-  /** The default spool folder: `spool/` beside the socket. */
-  readonly spool: string
-  readonly logs: string
+interface Place extends CollectorPlace {
   /** Files that are not the collector's: canaries. */
   readonly outside: string
 }
 
 async function placeFor(t: TestContext): Promise<Place> {
-  const base = await tempDir(t, 'blackbox-hostile-')
-  const run = join(base, 'run')
-  return { base, run, socket: join(run, 'app.sock'), spool: join(run, 'spool'), logs: join(base, 'logs'), outside: join(base, 'outside') }
+  const place = await collectorPlace(t, 'blackbox-hostile-')
+  return { ...place, outside: join(place.base, 'outside') }
 }
 
 interface CollectorProcess {

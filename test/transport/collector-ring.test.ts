@@ -11,7 +11,7 @@ import { NO_ADDON_ENV, RING_FALLBACK_WARNING_CODE, loadRingAddon } from '../../s
 import { readRingCopy } from '../../src/ring/map-ring.ts'
 import { PENDING_SET, SLOT, readMetaRecords, type RingView } from '../../src/ring/ring-file.ts'
 import { exitedReason, fixturePath, killIfRunning, runNode, spawnNode, waitUntil } from '../helpers/process.ts'
-import { tempDir } from '../helpers/tmp.ts'
+import { collectorPlace, type CollectorPlace } from '../helpers/collector-place.ts'
 
 const addon = loadRingAddon()
 const NO_ADDON = addon.addon === undefined ? `native addon not available: ${addon.reason}` : false
@@ -21,16 +21,14 @@ const TORTURE_RUNS = 6
 /** Ring sizes the torture cycles through: the small one fills, so records also take the socket. */
 const TORTURE_RING_BYTES = [16 * 1024, 4 * 1024 * 1024] as const
 
-interface Place {
-  readonly socket: string
+interface Place extends CollectorPlace {
+  /** The collector's log folder (`logs`). */
   readonly dir: string
-  readonly spool: string
-  readonly base: string
 }
 
 async function placeFor(t: TestContext): Promise<Place> {
-  const base = await tempDir(t, 'blackbox-collector-ring-')
-  return { base, socket: join(base, 'run', 'app.sock'), dir: join(base, 'logs'), spool: join(base, 'run', 'spool') }
+  const place = await collectorPlace(t, 'blackbox-collector-ring-')
+  return { ...place, dir: place.logs }
 }
 
 async function collectorAt(t: TestContext, place: Place): Promise<Collector> {

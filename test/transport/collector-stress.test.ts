@@ -15,7 +15,7 @@ import { test, type TestContext } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
 import { CollectorClient, createLogger, startCollector, type ClientInfo } from '../../src/index.ts'
 import { exitedReason, fixturePath, killIfRunning, spawnNode, waitUntil, type NodeChild } from '../helpers/process.ts'
-import { tempDir } from '../helpers/tmp.ts'
+import { collectorPlace, type CollectorPlace } from '../helpers/collector-place.ts'
 
 /** How long a fixture may take to start (connect, or listen). */
 const STARTUP_TIMEOUT_MS = 15_000
@@ -35,18 +35,10 @@ function countFromEnv(name: string, fallback: number): number {
   return value
 }
 
-/** Where a test's collector listens and writes. */
-interface Place {
-  readonly socket: string
-  readonly logs: string
-  /** The clients' spools: `spool/` beside the socket. */
-  readonly spool: string
-}
+type Place = CollectorPlace
 
-async function placeFor(t: TestContext): Promise<Place> {
-  const dir = await tempDir(t, 'blackbox-collector-stress-')
-  const run = join(dir, 'run')
-  return { socket: join(run, 'collector.sock'), logs: join(dir, 'logs'), spool: join(run, 'spool') }
+function placeFor(t: TestContext): Promise<Place> {
+  return collectorPlace(t, 'blackbox-collector-stress-', 'collector.sock')
 }
 
 /** Starts test/fixtures/collector-process.mjs and waits until it listens. */
