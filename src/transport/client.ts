@@ -797,10 +797,11 @@ export class CollectorClient implements Sink {
    */
   exitSync(code: number): void {
     this.flushSync()
-    const direct = this.#connected && !this.#spooling && this.#fd !== undefined
-    // Before the goodbye: a collector that has said nothing for exitTimeout will not take the rest.
-    if (direct) this.#awaitAcknowledgementsSync(this.#exitTimeout)
-    if (direct) this.#writeDirect(encodeBye({ reason: `exit code ${code}` }))
+    if (this.#connected && !this.#spooling && this.#fd !== undefined) {
+      // Before the goodbye: a collector that has said nothing for exitTimeout will not take the rest.
+      this.#awaitAcknowledgementsSync(this.#exitTimeout)
+      this.#writeDirect(encodeBye({ reason: `exit code ${code}` }))
+    }
     this.#persistInFlight()
     this.#tellLoss('at exit')
     this.#spool.close()
