@@ -93,3 +93,53 @@ export function detectLeak(valuesMB: readonly number[]): LeakVerdict {
   }
   return { leak: true, reason: `rose ${risePct ?? '?'} % (${span}) across the run and never fell more than ${LEAK_MAX_DROP * 100} % between windows`, windows: rounded, risePct }
 }
+
+/** How a process ended, as far as its memory is concerned: killed ones may have been killed for it. */
+export type MemoryEnding = 'oom' | 'killed' | 'other'
+
+/** What `judgeMemory` says: the leak rule's verdict, and whether the samples could tell at all. */
+export interface MemoryJudgement extends LeakVerdict {
+  /** False when the samples cannot tell a leak from none (too few, nothing steady): "no leak" is not said then. */
+  readonly judged: boolean
+}
+
+/** `1.3 s`, `450 ms`, `2.5 min`: a span of a series, short. */
+function spanText(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 120_000) return `${round(ms / 1000)} s`
+  return `${round(ms / 60_000)} min`
+}
+
+const THEN: Readonly<Record<Exclude<MemoryEnding, 'other'>, string>> = { oom: 'then the OOM killer', killed: 'then it was killed' }
+
+/**
+ * The leak rule, with the process's ending in view. Enough samples: `detectLeak`. Too few:
+ * a series that rose steadily (never falling more than `LEAK_MAX_DROP` from one sample to
+ * the next, and ending `LEAK_MIN_RISE` and `LEAK_MIN_RISE_MB` higher) until the process was
+ * killed is a leak however few the samples, and so is any rise that ended in an OOM kill
+ * (`grew 81 → 258 MB in 1.3 s, then the OOM killer`); otherwise nothing is judged, and the
+ * reason says so: "no leak" is said only when the samples show it (issue #20).
+ *
+ * @param points the samples in time order, `time` in epoch ms and `value` in MB
+ */
+export function judgeMemory(points: ReadonlyArray<{ readonly time: number; readonly value: number }>, ending: MemoryEnding): MemoryJudgement {
+  const samples = points.filter((point) => Number.isFinite(point.value) && Number.isFinite(point.time))
+  const first = samples[0]
+  const last = samples.at(-1)
+  if (samples.length >= LEAK_MIN_SAMPLES) {
+    const verdict = detectLeak(samples.map((point) => point.value))
+    return { ...verdict, judged: true, reason: ending === 'oom' ? `${verdict.reason}; then the OOM killer` : verdict.reason }
+  }
+  if (ending !== 'other' && first && last && samples.length >= 2) {
+    let steady = true
+    for (let i = 1; i < samples.length; i++) if ((samples[i] as { value: number }).value < (samples[i - 1] as { value: number }).value * (1 - LEAK_MAX_DROP)) steady = false
+    const rise = last.value - first.value
+    const rose = rise >= first.value * LEAK_MIN_RISE && rise >= LEAK_MIN_RISE_MB
+    if ((rose && (steady || ending === 'oom')) || (ending === 'oom' && rise > 0)) {
+      const risePct = first.value > 0 ? round((rise / first.value) * 100) : undefined
+      const reason = `grew ${round(first.value)} → ${round(last.value)} MB in ${spanText(last.time - first.time)}, ${THEN[ending]}`
+      return { leak: true, judged: true, reason, windows: samples.map((point) => round(point.value)), risePct }
+    }
+  }
+  return { ...detectLeak(samples.map((point) => point.value)), judged: false }
+}

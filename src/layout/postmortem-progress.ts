@@ -197,8 +197,17 @@ interface StatusMatch {
  * written after it began, the one that overlaps it most.
  */
 function matchStatus(dir: string, query: ProgressQuery & { start: number; end: number }): StatusMatch | undefined {
-  const folder = join(dir, STATUS_FOLDER)
   let best: (StatusMatch & { overlap: number }) | undefined
+  for (const match of statusMatches(dir, query)) {
+    if (!best || (match.by === 'pid' && best.by === 'time') || (match.by === best.by && match.overlap > best.overlap)) best = match
+  }
+  return best
+}
+
+/** Every status file of the run's time (see matchStatus), with how much it overlaps the run. */
+function statusMatches(dir: string, query: ProgressQuery & { start: number; end: number }): Array<StatusMatch & { overlap: number }> {
+  const folder = join(dir, STATUS_FOLDER)
+  const matches: Array<StatusMatch & { overlap: number }> = []
   for (const entry of listDir(folder)) {
     if (!entry.isFile() || !entry.name.endsWith(STATUS_FILE_SUFFIX) || entry.name.startsWith('.')) continue
     const path = join(folder, entry.name)
@@ -214,10 +223,9 @@ function matchStatus(dir: string, query: ProgressQuery & { start: number; end: n
       : from <= query.end + END_SLACK_MS && to >= query.start - PROGRESS_MATCH_SLACK_MS ? 'time'
       : undefined
     if (by === undefined) continue
-    const overlap = Math.min(to, query.end) - Math.max(from, query.start)
-    if (!best || (by === 'pid' && best.by === 'time') || (by === best.by && overlap > best.overlap)) best = { path, status, by, from, to, overlap }
+    matches.push({ path, status, by, from, to, overlap: Math.min(to, query.end) - Math.max(from, query.start) })
   }
-  return best
+  return matches
 }
 
 /** The folders under the log folder that may be job folders: not day folders, not the status or checkpoint folders. */
@@ -293,19 +301,81 @@ export async function findRunProgress(query: ProgressQuery): Promise<PostmortemP
     }
   }
 
+  if (runId !== undefined) return describeRun(query, { runId, status, statusPath, matchedBy: matchedBy ?? 'option', tsvWindow })
   const runs = new Map<string, TsvRun>()
-  if (runId !== undefined) {
-    const jobDir = status ? dirname(status.files.heartbeat) : join(dir, jobOf(runId))
-    for (const file of tsvFilesIn(jobDir, tsvWindow)) await scanTsv(file, tsvWindow, runs)
-  } else {
-    for (const jobDir of jobFolders(dir)) for (const file of tsvFilesIn(jobDir, tsvWindow)) await scanTsv(file, tsvWindow, runs)
-    let best: [string, TsvRun] | undefined
-    for (const entry of runs) if (!best || entry[1].lines > best[1].lines) best = entry
-    if (!best) return none(`no progress files of this run under ${dir} (no status file in ${join(dir, STATUS_FOLDER)} and no heartbeat or batch lines written while it ran)`)
-    runId = best[0]
-    matchedBy = 'tsv'
+  for (const jobDir of jobFolders(dir)) for (const file of tsvFilesIn(jobDir, tsvWindow)) await scanTsv(file, tsvWindow, runs)
+  let best: [string, TsvRun] | undefined
+  for (const entry of runs) if (!best || entry[1].lines > best[1].lines) best = entry
+  if (!best) return none(`no progress files of this run under ${dir} (no status file in ${join(dir, STATUS_FOLDER)} and no heartbeat or batch lines written while it ran)`)
+  return describeRun(query, { runId: best[0], status: undefined, statusPath: undefined, matchedBy: 'tsv', tsvWindow, tsv: best[1] })
+}
+
+/** A progress run of a run file, and whether it finished. */
+export type RunProgress = PostmortemProgress & {
+  /** The status says `completed`. */
+  readonly finished: boolean
+  /** The process that wrote its status file, when it is one of the run's. */
+  readonly owner: { readonly pid: number; readonly name: string | null } | null
+}
+
+/**
+ * Every progress run of a run file's time (issue #20): each status file written by one of
+ * its processes or while it ran, and each run id with heartbeat or batch lines of that time
+ * but no status file; unfinished runs first, then the most recently updated. `--progress`
+ * names one instead. `owner` is filled in by the caller, who knows the processes.
+ */
+export async function findRunsProgress(query: ProgressQuery): Promise<RunProgress[]> {
+  const { dir, start, end } = query
+  const finish = (progress: PostmortemProgress): RunProgress => ({ ...progress, finished: progress.status === 'completed', owner: null })
+  if (query.explicit !== undefined || start === undefined || end === undefined) {
+    const one = await findRunProgress(query)
+    return one.found ? [finish(one)] : []
   }
-  const tsv = runs.get(runId)
+  const runs: PostmortemProgress[] = []
+  const seen = new Set<string>()
+  for (const match of statusMatches(dir, { ...query, start, end })) {
+    if (seen.has(match.status.run_id)) continue
+    seen.add(match.status.run_id)
+    const tsvWindow = { from: Math.min(match.from, start) - PROGRESS_MATCH_SLACK_MS, to: Math.max(match.to, end) + END_SLACK_MS }
+    runs.push(await describeRun(query, { runId: match.status.run_id, status: match.status, statusPath: match.path, matchedBy: match.by, tsvWindow }))
+  }
+  const tsvWindow = { from: start - PROGRESS_MATCH_SLACK_MS, to: end + (query.endKnown ? END_SLACK_MS : PROGRESS_MATCH_SLACK_MS) }
+  const lines = new Map<string, TsvRun>()
+  for (const jobDir of jobFolders(dir)) for (const file of tsvFilesIn(jobDir, tsvWindow)) await scanTsv(file, tsvWindow, lines)
+  for (const [runId, tsv] of lines) {
+    if (seen.has(runId)) continue
+    seen.add(runId)
+    runs.push(await describeRun(query, { runId, status: undefined, statusPath: undefined, matchedBy: 'tsv', tsvWindow, tsv }))
+  }
+  return runs
+    .filter((run) => run.found)
+    .map(finish)
+    .sort((a, b) => Number(a.finished) - Number(b.finished) || (b.updatedAt ?? '').localeCompare(a.updatedAt ?? '') || (a.runId ?? '').localeCompare(b.runId ?? ''))
+}
+
+/** A run id found, and how. */
+interface RunFound {
+  readonly runId: string
+  readonly status: ProgressStatus | undefined
+  readonly statusPath: string | undefined
+  readonly matchedBy: NonNullable<PostmortemProgress['matchedBy']>
+  /** The times whose TSV lines are the run's; undefined: all. */
+  readonly tsvWindow: Window | undefined
+  /** Its TSV lines, when already read. */
+  readonly tsv?: TsvRun | undefined
+}
+
+/** What the progress files say of one run id: its status, its last TSV lines, its checkpoint. */
+async function describeRun(query: ProgressQuery, found: RunFound): Promise<PostmortemProgress> {
+  const { dir } = query
+  const { runId, status, statusPath, matchedBy } = found
+  let tsv = found.tsv
+  if (!tsv) {
+    const runs = new Map<string, TsvRun>()
+    const jobDir = status ? dirname(status.files.heartbeat) : join(dir, jobOf(runId))
+    for (const file of tsvFilesIn(jobDir, found.tsvWindow)) await scanTsv(file, found.tsvWindow, runs)
+    tsv = runs.get(runId)
+  }
   const checkpoint = checkpointOf(status?.files.checkpoint ?? join(dir, CHECKPOINT_FOLDER, `${runId}_completed.json`))
   if (!status && !tsv && !checkpoint) return none(`no progress files for run id \`${runId}\` under ${dir}`)
   const job = status?.job ?? (tsv ? basename(tsv.jobDir) : jobOf(runId))
@@ -319,8 +389,8 @@ export async function findRunProgress(query: ProgressQuery): Promise<PostmortemP
   const total = status?.total ?? null
   return {
     found: true,
-    matchedBy: matchedBy ?? null,
-    note: matchedBy === undefined ? '' : notes[matchedBy],
+    matchedBy,
+    note: notes[matchedBy],
     runId,
     job,
     statusPath: statusPath ?? null,

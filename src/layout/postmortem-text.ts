@@ -3,7 +3,8 @@ import { escapeInline } from '../core/format/escape.js'
 import { compileTimeFormat, type TimeFormatter } from '../core/format/time.js'
 import { formatBytes, formatDuration } from './human.js'
 import { MEMORY_SOURCE_TEXT, type Postmortem, type PostmortemRecord } from './postmortem.js'
-import type { ProgressMark } from './postmortem-progress.js'
+import type { PostmortemProcess } from './postmortem-processes.js'
+import type { PostmortemProgress, ProgressMark, RunProgress } from './postmortem-progress.js'
 import { sparkline } from './sparkline.js'
 
 /** Stack lines shown per error in the terminal; the rest is counted. */
@@ -128,6 +129,8 @@ function summary(report: Postmortem, time: TimeFormatter, paint: Painter): strin
     row('run', `a program's own run file${report.pid === null ? '' : ` (pid ${report.pid})`}`)
   }
 
+  // One process: the ending says it all. Several: the worst of them first.
+  if (report.headline !== null && report.processes.length > 1) row('worst', paint.bad(safe(report.headline)))
   const detail = report.detail === null || report.detail === report.verdictText ? '' : report.detail.startsWith(report.verdictText) ? report.detail.slice(report.verdictText.length).replace(/^: /, '') : report.detail
   const verdict = `${report.verdictText}${detail === '' ? '' : `: ${safe(detail)}`}`
   row('ending', `${isGood(report) ? paint.good(verdict) : paint.bad(verdict)}  ${paint.dim(`(verdict ${report.verdict})`)}`)
@@ -169,21 +172,70 @@ function summary(report: Postmortem, time: TimeFormatter, paint: Painter): strin
     const spark = sparkline(memory.series.map((point) => point[1]), SPARK_WIDTH, (memory.max ?? 0) * SPARK_MIN_RANGE)
     row('memory', `${spark}  ${memory.first} → ${memory.last} MB`)
     more(`min ${memory.min} MB, max ${memory.max} MB, mean ${memory.mean} MB; ${memory.samples} sample${memory.samples === 1 ? '' : 's'} of RSS from ${memory.source === null ? '?' : MEMORY_SOURCE_TEXT[memory.source]}${memory.pid === null ? '' : ` (pid ${memory.pid})`}`)
-    more(memory.leak ? paint.warn(`⚠ possible leak: ${memory.leakReason}`) : paint.dim(`no leak: ${memory.leakReason}`))
+    more(leakText(memory, paint))
   } else {
     row('memory', 'no memory records')
   }
 
-  const progress = report.progress
-  if (progress.found) {
-    const counts = progress.completed === null ? '' : `  ${progress.completed}${progress.total === null ? '' : `/${progress.total}`} items${progress.pct === null ? '' : ` (${progress.pct} %)`}`
-    row('progress', `run ${safe(progress.runId ?? '?')}${progress.job === null ? '' : ` (job ${safe(progress.job)})`}: ${safe(progress.status ?? 'no status file')}${counts}`)
-    for (const line of [mark('last heartbeat', progress.lastHeartbeat, time), mark('last batch', progress.lastBatch, time)]) if (line) more(line)
-    if (!progress.lastHeartbeat && !progress.lastBatch) more('no heartbeat or batch lines written during the run')
-    if (progress.checkpoint) more(`checkpoint: ${progress.checkpoint.completed} items completed (${safe(progress.checkpoint.path)})`)
-    more(paint.dim(`found: ${progress.note}`))
+  if (report.progressRuns.length > 1) {
+    const unfinished = report.progressRuns.filter((run) => !run.finished).length
+    row('progress', `${report.progressRuns.length} runs${unfinished === 0 ? ', all completed' : `, ${unfinished} unfinished`}`)
+    for (const run of report.progressRuns) lines.push(...progressLines(run, time, paint, report.processes.length > 1).map((line, i) => `${' '.repeat(i === 0 ? 11 : 13)}${line}`))
   } else {
-    row('progress', paint.dim(`none: ${safe(progress.note)}`))
+    const progress = report.progressRuns[0] ?? report.progress
+    if (progress.found) {
+      const [first, ...rest] = progressLines(progress, time, paint, report.processes.length > 1)
+      row('progress', first ?? '')
+      for (const line of rest) more(line)
+    } else {
+      row('progress', paint.dim(`none: ${safe(progress.note)}`))
+    }
+  }
+  return lines
+}
+
+/** The leak rule's verdict: "no leak" only when the samples could show it. */
+function leakText(memory: { leak: boolean; judged: boolean; leakReason: string }, paint: Painter): string {
+  return memory.leak ? paint.warn(`⚠ possible leak: ${memory.leakReason}`) : memory.judged ? paint.dim(`no leak: ${memory.leakReason}`) : paint.dim(`not judged: ${memory.leakReason}`)
+}
+
+/** One progress run: its status and counts, its last marks, its checkpoint, how it was found. */
+function progressLines(progress: PostmortemProgress | RunProgress, time: TimeFormatter, paint: Painter, owners: boolean): string[] {
+  const lines: string[] = []
+  const counts = progress.completed === null ? '' : `  ${progress.completed}${progress.total === null ? '' : `/${progress.total}`} items${progress.pct === null ? '' : ` (${progress.pct} %)`}`
+  const owner = owners && 'owner' in progress && progress.owner ? ` by ${progress.owner.name === null ? '' : `${safe(progress.owner.name)} `}(pid ${progress.owner.pid})` : ''
+  const status = progress.status ?? 'no status file'
+  const painted = status === 'completed' ? status : paint.warn(status)
+  lines.push(`run ${safe(progress.runId ?? '?')}${progress.job === null ? '' : ` (job ${safe(progress.job)})`}${owner}: ${safe(painted)}${counts}`)
+  if (progress.lastItem !== null && progress.status !== 'completed') lines.push(`last item in flight: ${safe(progress.lastItem)}`)
+  for (const line of [mark('last heartbeat', progress.lastHeartbeat, time), mark('last batch', progress.lastBatch, time)]) if (line) lines.push(line)
+  if (!progress.lastHeartbeat && !progress.lastBatch) lines.push('no heartbeat or batch lines written during the run')
+  if (progress.checkpoint) lines.push(`checkpoint: ${progress.checkpoint.completed} items completed (${safe(progress.checkpoint.path)})`)
+  lines.push(paint.dim(`found: ${progress.note}`))
+  return lines
+}
+
+const GOOD_ENDINGS: ReadonlySet<PostmortemProcess['ending']> = new Set(['clean', 'running'])
+
+/** Every process of the run, worst first: who, how long, how it ended, its memory, its last words. */
+function processLines(report: Postmortem, time: TimeFormatter, paint: Painter): string[] {
+  const { processes } = report
+  // A program's own file of one process: the summary above is its story.
+  if (processes.length < 2 && report.source !== 'supervisor') return []
+  const bad = processes.filter((process) => !GOOD_ENDINGS.has(process.ending)).length
+  const lines = [paint.bold(`processes (${processes.length}${bad === 0 ? ', all ended cleanly' : `, ${bad} ended badly`})`)]
+  for (const process of processes) {
+    const good = GOOD_ENDINGS.has(process.ending)
+    const who = `${safe(process.name ?? 'process')} (pid ${process.pid}${process.ppid === null ? '' : `, parent ${process.ppid}`}${process.role === null ? '' : `, role ${safe(process.role)}`})`
+    const span = process.durationMs === null ? '' : `, ${process.endKnown ? 'lived' : 'seen for'} ${formatDuration(process.durationMs)}`
+    lines.push(`  ${good ? paint.good('✓') : paint.bad('✗')} ${paint.bold(who)}: ${good ? safe(process.endingText) : paint.bad(safe(process.endingText))}${paint.dim(span)}`)
+    const counts = `${process.records} record${process.records === 1 ? '' : 's'}${process.errorCount > 0 ? `, ${process.errorCount} error${process.errorCount === 1 ? '' : 's'}` : ''}`
+    const beats = process.heartbeats === 0 ? '' : `, ${process.heartbeats} heartbeat${process.heartbeats === 1 ? '' : 's'}${process.hang && process.longestGapMs !== null ? paint.warn(` (silent for ${formatDuration(process.longestGapMs)}: hung)`) : ''}`
+    lines.push(`      ${counts}${beats}${process.endKnown || process.endedAt === null ? '' : `, last sign of life at ${time(Date.parse(process.endedAt))}`}`)
+    const memory = process.memory
+    if (memory.samples > 0) lines.push(`      memory ${memory.first} → ${memory.last} MB (max ${memory.max}, ${memory.samples} sample${memory.samples === 1 ? '' : 's'}): ${leakText(memory, paint)}`)
+    const last = process.lastRecords.at(-1)
+    if (last) lines.push(`      last: ${recordHead(last, time, paint)}`)
   }
   return lines
 }
@@ -230,5 +282,6 @@ function lastRecordLines(report: Postmortem, time: TimeFormatter, paint: Painter
 export function formatPostmortem(report: Postmortem, options: PostmortemTextOptions = {}): string {
   const paint = painter(options.colour ?? false)
   const time = options.time ?? compileTimeFormat()
-  return `${[...summary(report, time, paint), '', ...errorLines(report, time, paint), '', ...lastRecordLines(report, time, paint)].join('\n')}\n`
+  const processes = processLines(report, time, paint)
+  return `${[...summary(report, time, paint), '', ...(processes.length > 0 ? [...processes, ''] : []), ...errorLines(report, time, paint), '', ...lastRecordLines(report, time, paint)].join('\n')}\n`
 }

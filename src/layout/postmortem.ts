@@ -4,14 +4,16 @@ import { hostname } from 'node:os'
 import { basename, dirname } from 'node:path'
 import { LEVEL_NAMES, levelNameOf, type LevelName } from '../core/levels.js'
 import { VERDICT_TEXT, type Verdict } from './verdict.js'
-import { detectLeak } from './memory-trend.js'
-import { findRunProgress, type PostmortemProgress } from './postmortem-progress.js'
+import { judgeMemory, type MemoryEnding } from './memory-trend.js'
+import { headlineOf, ProcessTracker, type PostmortemProcess } from './postmortem-processes.js'
+import { findRunProgress, findRunsProgress, type PostmortemProgress, type RunProgress } from './postmortem-progress.js'
 import { readRecords, UNKNOWN_LEVEL, type ReadRecord, type TornTail } from './read-records.js'
 import { isDateFolder } from './run-file-name.js'
 import { ActivityCounter, LEVEL_GROUPS, SeriesReducer, type LevelGroup } from './series.js'
 import { damageOf, ENDING_STRENGTH, NO_ENDING_TEXT, type LevelCounts, type RunEnding } from './summarize.js'
 
-export type { PostmortemProgress, ProgressMark } from './postmortem-progress.js'
+export type { PostmortemProgress, ProgressMark, RunProgress } from './postmortem-progress.js'
+export type { PostmortemProcess, ProcessEnding, ProcessMemory, ProcessWitness } from './postmortem-processes.js'
 
 /**
  * `blackbox postmortem`: everything a run file says about how its run ended, in one pass
@@ -32,7 +34,7 @@ export const HANG_FACTOR = 3
 /** Gaps kept to find the usual heartbeat interval (their median); the interval is configured, so the first ones tell. */
 const MAX_INTERVAL_GAPS = 1000
 /** The schema of the `--json` object; raised when a key changes meaning or goes away. */
-export const POSTMORTEM_VERSION = 1
+export const POSTMORTEM_VERSION = 2
 
 /**
  * Records of the flight recorder's own bookkeeping: summarized in `lastHeartbeat` and
@@ -110,6 +112,8 @@ export interface PostmortemMemory {
   readonly last: number | null
   /** True when the series rose across the run: see docs/postmortem.md for the rule. */
   readonly leak: boolean
+  /** False when the samples cannot tell a leak from none (too few, nothing steady): "no leak" is not said then. */
+  readonly judged: boolean
   readonly leakReason: string
   /** The smoothed series (window medians) the leak rule judged. */
   readonly trend: number[]
@@ -122,6 +126,12 @@ export interface PostmortemMemory {
 /** What `analyzeRunFile` finds. Keys are stable (see `version`); times are ISO 8601, durations ms. */
 export interface Postmortem {
   readonly version: number
+  /**
+   * The worst thing that happened to any process of the run, in one sentence (`worker-leaky
+   * (pid 123) was killed by SIGKILL from host (pid 120) at 162 MB, after growing 101 → 162 MB
+   * in 0.4 s: a leak`); null when every process ended cleanly.
+   */
+  readonly headline: string | null
   /** `damaged`: why a compressed file could not be read to its end (its records up to there are read), else null. */
   readonly file: { readonly path: string; readonly name: string; readonly date: string | null; readonly size: number; readonly torn: boolean; readonly damaged: string | null }
   readonly source: PostmortemSource
@@ -178,7 +188,12 @@ export interface Postmortem {
   readonly loopDelay: { readonly samples: number; readonly series: SeriesPair[] }
   /** Records per level group per `bucketMs`, from `start`: `counts[i]` in `levels` order. */
   readonly activity: { readonly start: string | null; readonly bucketMs: number; readonly levels: readonly LevelGroup[]; readonly counts: number[][] }
+  /** The progress run that best matches the program's process (the first of `progressRuns`, when any). */
   readonly progress: PostmortemProgress
+  /** Every progress run of the run's processes, unfinished first, with the owning process where known. */
+  readonly progressRuns: RunProgress[]
+  /** Every process of the run (the supervised command, the workers that logged through it), worst ending first. */
+  readonly processes: PostmortemProcess[]
 }
 
 export interface AnalyzeRunOptions {
@@ -365,6 +380,7 @@ class RunReader {
   readonly memory = new Map<MemorySource, Map<number | undefined, SeriesReducer>>()
   readonly heap = new Map<number | undefined, SeriesReducer>()
   readonly activity = new ActivityCounter()
+  readonly processes = new ProcessTracker()
 
   constructor(keep: number) {
     this.#keep = keep
@@ -384,6 +400,7 @@ class RunReader {
     if (pid !== undefined) this.pids.set(pid, (this.pids.get(pid) ?? 0) + 1)
     const event = stringOf(fields['event'])
     if (event !== undefined) this.#event(event, record, pid)
+    this.processes.see(record, pid, event)
     const ending = fields['ending']
     if (isEnding(ending)) {
       this.firstEnding[ending] ??= record
@@ -622,7 +639,12 @@ function programEnding(reader: RunReader): Ending {
   }
 }
 
-function memoryOf(reader: RunReader, pid: number | undefined): PostmortemMemory {
+/** The run's ending, as far as memory is concerned: a killed process may have been killed for it. */
+function memoryEndingOf(verdict: PostmortemVerdict): MemoryEnding {
+  return verdict === 'oom' ? 'oom' : verdict === 'sigkill' || verdict === 'signal' || verdict === 'hang' || verdict === 'none' ? 'killed' : 'other'
+}
+
+function memoryOf(reader: RunReader, pid: number | undefined, ending: MemoryEnding): PostmortemMemory {
   // The process whose end is described; its series from the source with the most samples
   // (the supervisor's /proc samples first when they tie).
   let chosen: { source: MemorySource; pid: number | undefined; series: SeriesReducer } | undefined
@@ -636,8 +658,7 @@ function memoryOf(reader: RunReader, pid: number | undefined): PostmortemMemory 
     if (chosen) break
   }
   const series = chosen?.series
-  const values = series ? series.points().map((point) => point.value) : []
-  const verdict = detectLeak(values)
+  const verdict = judgeMemory(series ? series.points() : [], ending)
   const rounded = (value: number | undefined): number | null => (value === undefined || !Number.isFinite(value) ? null : round(value, 1))
   return {
     source: chosen?.source ?? null,
@@ -650,6 +671,7 @@ function memoryOf(reader: RunReader, pid: number | undefined): PostmortemMemory 
     first: rounded(series?.first),
     last: rounded(series?.last),
     leak: verdict.leak,
+    judged: series ? verdict.judged : false,
     leakReason: series ? verdict.reason : 'no memory records',
     trend: verdict.windows,
     series: pairs(series),
@@ -697,17 +719,26 @@ export async function analyzeRunFile(path: string, options: AnalyzeRunOptions = 
     if (count !== undefined) levels[key] = count
   }
   const start = reader.supervised ? (reader.runStart ?? reader.first) : reader.first
-  const progress = await findRunProgress({
+  const onThisHost = reader.host !== undefined && reader.host === hostname()
+  const processes = reader.processes.result((pid) => (onThisHost ? processAlive(pid) : null), viewOf)
+  const query = {
     dir: options.dir ?? logDirOf(path),
-    pids: reader.supervised ? reader.childPids : pid === undefined ? [] : [pid],
+    pids: reader.supervised ? [...reader.childPids, ...processes.map((process) => process.pid)] : pid === undefined ? [] : [pid],
     start,
     end: ending.endedAt,
     endKnown: ending.endKnown,
     explicit: options.progress,
+  }
+  const progressRuns = (await findRunsProgress(query)).map((run) => {
+    const owner = run.pid === null ? undefined : processes.find((process) => process.pid === run.pid)
+    return owner ? { ...run, owner: { pid: owner.pid, name: owner.name } } : run
   })
+  // The one the report has always shown: the supervised command's own.
+  const progress = await findRunProgress({ ...query, pids: reader.supervised ? reader.childPids : query.pids })
   const folder = basename(dirname(path))
   return {
     version: POSTMORTEM_VERSION,
+    headline: headlineOf(processes) ?? null,
     file: { path, name: basename(path), date: isDateFolder(folder) ? folder : null, size, torn: reader.torn, damaged: reader.damaged ?? null },
     source: reader.supervised ? 'supervisor' : 'program',
     command: reader.command ?? null,
@@ -753,9 +784,11 @@ export async function analyzeRunFile(path: string, options: AnalyzeRunOptions = 
     worstLoopDelayMs: reader.worstDelay?.ms ?? null,
     worstLoopDelayAt: iso(reader.worstDelay?.time),
     blocked: reader.blocked,
-    memory: memoryOf(reader, pid),
+    memory: memoryOf(reader, pid, memoryEndingOf(ending.verdict)),
     loopDelay: { samples: reader.loopDelay.count, series: pairs(reader.loopDelay) },
     activity: { start: iso(activity.start), bucketMs: activity.bucketMs, levels: LEVEL_GROUPS, counts: activity.counts },
     progress,
+    progressRuns,
+    processes,
   }
 }

@@ -434,12 +434,12 @@ describe('blackbox postmortem: progress files of the same run', { concurrency: t
 
 /** The documented keys of `--json` (docs/postmortem.md), in order. */
 const TOP_KEYS = [
-  'version', 'file', 'source', 'command', 'pid', 'supervisorPid', 'hostname', 'verdict', 'verdictText', 'detail', 'startedAt', 'endedAt', 'endKnown',
+  'version', 'headline', 'file', 'source', 'command', 'pid', 'supervisorPid', 'hostname', 'verdict', 'verdictText', 'detail', 'startedAt', 'endedAt', 'endKnown',
   'durationMs', 'exitCode', 'signal', 'exitStatus', 'restarts', 'attempts', 'stillRunning', 'records', 'levels', 'lastRecords', 'errors', 'errorCount',
   'heartbeats', 'lastHeartbeat', 'heartbeatIntervalMs', 'longestGapMs', 'longestGap', 'hang', 'hangs', 'worstLoopDelayMs', 'worstLoopDelayAt', 'blocked',
-  'memory', 'loopDelay', 'activity', 'progress',
+  'memory', 'loopDelay', 'activity', 'progress', 'progressRuns', 'processes',
 ]
-const MEMORY_KEYS = ['source', 'pid', 'unit', 'samples', 'min', 'max', 'mean', 'first', 'last', 'leak', 'leakReason', 'trend', 'series', 'heap']
+const MEMORY_KEYS = ['source', 'pid', 'unit', 'samples', 'min', 'max', 'mean', 'first', 'last', 'leak', 'judged', 'leakReason', 'trend', 'series', 'heap']
 const RECORD_KEYS = ['line', 'time', 'level', 'pid', 'message', 'stack', 'fields']
 const PROGRESS_KEYS = ['found', 'matchedBy', 'note', 'runId', 'job', 'statusPath', 'status', 'pid', 'updatedAt', 'completed', 'total', 'pct', 'lastItem', 'lastHeartbeat', 'lastBatch', 'checkpoint']
 
@@ -472,7 +472,7 @@ describe('blackbox postmortem --json and the command line', () => {
     assert.deepEqual(Object.keys(report.memory), MEMORY_KEYS)
     assert.deepEqual(Object.keys(report.progress), PROGRESS_KEYS)
     for (const record of [...report.lastRecords, ...report.errors]) assert.deepEqual(Object.keys(record), RECORD_KEYS)
-    assert.equal(report.version, 1)
+    assert.equal(report.version, 2)
     assert.deepEqual(report.file, { path: join(dir, '2026-11-21/shape_10-00-00.log'), name: 'shape_10-00-00.log', date: '2026-11-21', size: Buffer.byteLength(content), torn: false, damaged: null })
     assert.deepEqual(
       { verdict: report.verdict, detail: report.detail, exitCode: report.exitCode, durationMs: report.durationMs, endedAt: report.endedAt, startedAt: report.startedAt },
