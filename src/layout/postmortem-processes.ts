@@ -166,6 +166,16 @@ function median(values: readonly number[]): number | undefined {
   return sorted.length % 2 === 1 ? sorted[middle] : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
 }
 
+// The default text preset's `{time} [{pid}]`; JSON records carry `pid`.
+const TEXT_PID = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} \[(\d+)\]/
+
+/** The process that wrote a record: the text prefix's `[1234]`, or JSON `pid`. */
+export function pidOf(record: ReadRecord): number | undefined {
+  if (record.format === 'json') return numberOf(record.fields['pid'])
+  const match = TEXT_PID.exec(record.raw)
+  return match ? Number(match[1]) : undefined
+}
+
 /** The pid a record names in its fields: `pid_` (a logger renames a field `pid`, core/field-names.ts) or `pid` of a text record. */
 export function namedPidOf(fields: Record<string, unknown>): number | undefined {
   return numberOf(fields['pid_']) ?? (typeof fields['pid'] === 'string' ? numberOf(fields['pid']) : undefined)
@@ -360,7 +370,7 @@ export class ProcessTracker {
    * The stories, worst first. `alive` tells whether a pid is still there (on this host), for
    * processes no record ended; `view` turns a record into what the report shows.
    */
-  result(alive: (pid: number) => boolean | null, view: (record: ReadRecord) => ProcessRecordView): PostmortemProcess[] {
+  result(alive: (pid: number) => boolean | null, view?: (record: ReadRecord) => ProcessRecordView): PostmortemProcess[] {
     this.#placeStderrBlocks()
     const names = new Map<number, string>()
     for (const state of this.#states.values()) if (state.name !== undefined) names.set(state.pid, state.name)
@@ -382,18 +392,19 @@ export class ProcessTracker {
       const owner = namedPidOf(block.fields)
       const at = block.time
       const ownerState = owner === undefined ? undefined : this.#states.get(owner)
-      const ownerEnd = ownerState?.exit?.time ?? ownerState?.dead?.time
-      const ownerDied = ownerEnd !== undefined && at !== undefined && Math.abs(ownerEnd - at) <= STDERR_MATCH_MS && (ownerState?.exit?.code ?? 1) !== 0
-      let chosen = ownerDied ? ownerState : undefined
-      if (!chosen && at !== undefined) {
-        let best: { state: ProcessState; distance: number } | undefined
+      // The process that died nearest to the block: the child itself (when it failed), or one
+      // that went without a goodbye and wrote no uncaught record of its own.
+      let best: { state: ProcessState; distance: number } | undefined
+      if (at !== undefined) {
         for (const state of this.#states.values()) {
-          if (state === ownerState || !state.dead || state.dead.time === undefined || state.guard === 'uncaught') continue
-          const distance = Math.abs(state.dead.time - at)
+          const own = state === ownerState && state.exit !== undefined && (state.exit.code !== 0 || state.exit.signal !== undefined)
+          const death = own ? state.exit?.time : state.dead && state.guard !== 'uncaught' ? state.dead.time : undefined
+          if (death === undefined) continue
+          const distance = Math.abs(death - at)
           if (distance <= STDERR_MATCH_MS && (!best || distance < best.distance)) best = { state, distance }
         }
-        chosen = best?.state ?? ownerState
       }
+      const chosen = best?.state ?? ownerState
       if (chosen) chosen.stderrUncaught ??= block
     }
   }
@@ -457,7 +468,7 @@ function who(witness: ProcessWitness): string {
   return `${witness.name ?? 'process'} (pid ${witness.pid})`
 }
 
-function story(state: ProcessState, alive: (pid: number) => boolean | null, view: (record: ReadRecord) => ProcessRecordView, names: ReadonlyMap<number, string>, supervised: boolean): PostmortemProcess {
+function story(state: ProcessState, alive: (pid: number) => boolean | null, view: ((record: ReadRecord) => ProcessRecordView) | undefined, names: ReadonlyMap<number, string>, supervised: boolean): PostmortemProcess {
   // What each kind of record says of the end, strongest first.
   const signalReport = state.reports.find((report) => report.signal !== undefined)
   const codeReport = state.reports.find((report) => report.code !== undefined)
@@ -465,11 +476,14 @@ function story(state: ProcessState, alive: (pid: number) => boolean | null, view
   const signal = state.exit?.signal ?? state.dead?.signal ?? signalReport?.signal ?? stringOf(state.guardRecords.signal?.fields['signal'])
   const code = state.exit?.code ?? state.dead?.code ?? state.guardCode ?? (signal === undefined ? codeReport?.code : undefined)
   const uncaughtRecord = state.guardRecords.uncaught ?? state.stderrUncaught
-  const gapHang = (() => {
-    const interval = median(state.gaps)
-    return interval !== undefined && interval > 0 && state.longestGap > PROCESS_HANG_FACTOR * interval
-  })()
-  const hang = state.hangSaid || gapHang || state.exit?.verdict === 'hang'
+  const endTime = state.exit?.time ?? state.dead?.time ?? state.guardEnd ?? state.bye ?? killReport?.record.time
+  // The silence from the last heartbeat to a known end counts: that is what a hang looks like.
+  // A goodbye stops the heartbeats, so a long cleanup after it is not a silence.
+  const silentUntil = state.bye ?? endTime
+  const longestGap = Math.max(state.longestGap, silentUntil !== undefined && state.previousBeat !== undefined ? silentUntil - state.previousBeat : 0)
+  const interval = median(state.gaps)
+  const gapHang = interval !== undefined && interval > 0 && longestGap > PROCESS_HANG_FACTOR * interval
+  const hang = state.hangSaid || state.late > 0 || gapHang || state.exit?.verdict === 'hang'
   let ending: ProcessEnding
   const verdict = state.exit?.verdict
   if (state.dead?.oom || verdict === 'oom') ending = 'oom'
@@ -488,7 +502,6 @@ function story(state: ProcessState, alive: (pid: number) => boolean | null, view
     const there = alive(state.pid)
     ending = hang && there !== true ? 'hang' : there === true ? 'running' : 'unknown'
   }
-  const endTime = state.exit?.time ?? state.dead?.time ?? state.guardEnd ?? state.bye ?? (ending === 'signal' || ending === 'sigkill' ? killReport?.record.time : undefined)
   const endKnown = endTime !== undefined && ending !== 'running' && ending !== 'unknown'
   const endedAt = endKnown ? endTime : state.last
   const startedAt = state.hello ?? state.first
@@ -497,7 +510,7 @@ function story(state: ProcessState, alive: (pid: number) => boolean | null, view
   const parts: string[] = []
   if (ending === 'uncaught') parts.push(error ?? 'uncaught error')
   else if (ending === 'hang') {
-    parts.push(`hung: no heartbeat for ${round(state.longestGap / 1000)} s`)
+    parts.push(`hung: no heartbeat for ${round(longestGap / 1000)} s`)
     if (signal !== undefined) parts.push(`then killed by ${signal}`)
   } else if (ending === 'sigkill' || ending === 'signal') parts.push(signal === undefined ? 'killed' : `killed by ${signal}`)
   else if (ending === 'error') parts.push(code === undefined ? 'error exit' : `exit code ${code}`)
@@ -506,8 +519,6 @@ function story(state: ProcessState, alive: (pid: number) => boolean | null, view
   if (killedBy && (ending === 'sigkill' || ending === 'signal' || ending === 'hang' || ending === 'died' || ending === 'oom')) parts.push(`${signal === undefined && ending === 'signal' ? 'by' : 'from'} ${who(killedBy)}`)
   if (ending === 'clean' && code !== undefined) parts.push(`(exit code ${code})`)
   const memory = memoryOf(state, ending)
-  const interval = median(state.gaps)
-  void supervised
   return {
     pid: state.pid,
     name: state.name ?? (state.child ? 'child' : null),
@@ -521,7 +532,7 @@ function story(state: ProcessState, alive: (pid: number) => boolean | null, view
     records: state.records,
     levels: levelsOf(state),
     errorCount: state.errorCount,
-    lastRecords: state.lastRecords.map(view),
+    lastRecords: view ? state.lastRecords.map(view) : [],
     ending,
     endingText: parts.join(' '),
     exitCode: code ?? null,
@@ -530,7 +541,7 @@ function story(state: ProcessState, alive: (pid: number) => boolean | null, view
     error,
     heartbeats: state.beats,
     heartbeatIntervalMs: interval ?? null,
-    longestGapMs: state.beats > 1 ? state.longestGap : null,
+    longestGapMs: state.beats > 0 && longestGap > 0 ? longestGap : null,
     hang,
     worstLoopDelayMs: state.worstDelay ?? null,
     memory,

@@ -5,7 +5,7 @@ import { basename, dirname } from 'node:path'
 import { LEVEL_NAMES, levelNameOf, type LevelName } from '../core/levels.js'
 import { VERDICT_TEXT, type Verdict } from './verdict.js'
 import { judgeMemory, type MemoryEnding } from './memory-trend.js'
-import { headlineOf, ProcessTracker, type PostmortemProcess } from './postmortem-processes.js'
+import { headlineOf, pidOf, ProcessTracker, type PostmortemProcess } from './postmortem-processes.js'
 import { findRunProgress, findRunsProgress, type PostmortemProgress, type RunProgress } from './postmortem-progress.js'
 import { readRecords, UNKNOWN_LEVEL, type ReadRecord, type TornTail } from './read-records.js'
 import { isDateFolder } from './run-file-name.js'
@@ -219,8 +219,6 @@ type MemorySource = (typeof MEMORY_SOURCES)[number]
 /** Where memory samples come from, in words. */
 export const MEMORY_SOURCE_TEXT: Readonly<Record<MemorySource, string>> = { sample: "the supervisor's samples", 'child-heartbeat': "the child's heartbeats", heartbeat: 'heartbeats' }
 
-// The default text preset's `{time} [{pid}]`; JSON records carry `pid`.
-const TEXT_PID = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} \[(\d+)\]/
 
 function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString()
@@ -245,11 +243,6 @@ function childPidOf(fields: Record<string, unknown>): number | undefined {
   return numberOf(fields['pid_']) ?? numberOf(fields['pid'])
 }
 
-function pidOf(record: ReadRecord): number | undefined {
-  if (record.format === 'json') return numberOf(record.fields['pid'])
-  const match = TEXT_PID.exec(record.raw)
-  return match ? Number(match[1]) : undefined
-}
 
 function firstLine(text: string): string {
   const newline = text.indexOf('\n')

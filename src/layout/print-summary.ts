@@ -57,6 +57,8 @@ function describe(summary: LogFileSummary, entry: LogFileEntry, time: (ms: numbe
   const { first, last } = summary
   lines.push(`  time     ${first === undefined || last === undefined ? 'none recorded' : `${time(first)} → ${time(last)} (${formatDuration(last - first)})`}`)
   lines.push(`  ending   ${endingText(summary, entry)}`)
+  // Several processes (a host and its workers under `blackbox run`): how many, and the worst end.
+  if (summary.processes > 1) lines.push(`  fleet    ${summary.processes} processes${summary.worst === undefined ? ', all ended cleanly' : `; worst: ${escapeInline(summary.worst)}`}`)
   if (summary.damaged !== undefined) lines.push(`  damaged  ${escapeInline(summary.damaged)}`)
   else if (summary.torn) lines.push('  torn     the last line was cut off mid-write')
   return `${lines.join('\n')}\n`

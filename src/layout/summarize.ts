@@ -1,8 +1,10 @@
 import { stat } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { LEVEL_NAMES, levelNameOf, type LevelName } from '../core/levels.js'
+import { headlineOf, pidOf, ProcessTracker, type PostmortemProcess } from './postmortem-processes.js'
 import { readRecords, UNKNOWN_LEVEL, type ReadRecord, type TornTail } from './read-records.js'
 import { isDateFolder } from './run-file-name.js'
+import { VERDICT_TEXT, type Verdict } from './verdict.js'
 
 /**
  * How a run ended, as the crash guard's records say (their `ending` field), or `none` when
@@ -46,6 +48,12 @@ export interface LogFileSummary {
    * trailer …`; undefined otherwise.
    */
   readonly damaged: string | undefined
+  /** How many processes logged in the file (a `blackbox run` file: the command and every worker that logged through it). */
+  readonly processes: number
+  /** The worst ending of them, in one sentence (see `blackbox postmortem`); undefined when all ended cleanly. */
+  readonly worst: string | undefined
+  /** The worst process's ending, as `blackbox postmortem --json` names it. */
+  readonly worstEnding: PostmortemProcess['ending'] | undefined
 }
 
 /** What a damaged compressed file's torn end says, in words. */
@@ -70,13 +78,34 @@ function exitCodeOf(record: ReadRecord): number | undefined {
   return value !== undefined && Number.isSafeInteger(value) ? value : undefined
 }
 
+// A supervisor's verdict (`blackbox run`), as the crash guard's endings say it.
+const VERDICT_ENDING: Readonly<Record<Verdict, Exclude<RunEnding, 'none'>>> = {
+  clean: 'completed', error: 'error', uncaught: 'uncaught', signal: 'signal', oom: 'signal', sigkill: 'signal', hang: 'signal', 'not-started': 'error',
+}
+
+function isVerdict(value: unknown): value is Verdict {
+  return typeof value === 'string' && Object.hasOwn(VERDICT_TEXT, value)
+}
+
 /** Follows the records of one run and tells how it ended. */
 class EndingTracker {
   ending: RunEnding = 'none'
   exitCode: number | undefined
   #first: Partial<Record<Exclude<RunEnding, 'none'>, ReadRecord>> = {}
+  #runEnd: { verdict: Verdict; how: string | undefined } | undefined
 
   see(record: ReadRecord): void {
+    // The supervisor's last record says how a `blackbox run` ended; it outranks what the
+    // child's own records said, as the run's exit status is the supervisor's.
+    const { fields } = record
+    if (fields['event'] === 'run-end' && isVerdict(fields['verdict'])) {
+      const signal = typeof fields['signal'] === 'string' && fields['signal'] !== '' ? fields['signal'] : undefined
+      const code = typeof fields['code'] === 'number' || typeof fields['code'] === 'string' ? String(fields['code']) : undefined
+      this.#runEnd = { verdict: fields['verdict'], how: signal !== undefined ? `signal ${signal}` : code !== undefined ? `exit code ${code}` : undefined }
+      this.ending = VERDICT_ENDING[fields['verdict']]
+      return
+    }
+    if (this.#runEnd) return
     const code = exitCodeOf(record)
     if (code !== undefined) this.exitCode = code
     const ending = record.fields['ending']
@@ -87,6 +116,7 @@ class EndingTracker {
   }
 
   detail(): string | undefined {
+    if (this.#runEnd) return `${VERDICT_TEXT[this.#runEnd.verdict]}${this.#runEnd.how === undefined ? '' : ` (${this.#runEnd.how})`}`
     const exit = this.exitCode === undefined ? undefined : `exit code ${this.exitCode}`
     switch (this.ending) {
       case 'none':
@@ -122,6 +152,7 @@ export async function summarizeLogFile(path: string): Promise<LogFileSummary> {
   const { size } = await stat(path)
   const counts = new Map<LevelName | 'unknown', number>()
   const ending = new EndingTracker()
+  const processes = new ProcessTracker(0)
   let records = 0
   let first: number | undefined
   let last: number | undefined
@@ -135,7 +166,10 @@ export async function summarizeLogFile(path: string): Promise<LogFileSummary> {
       last = record.time
     }
     ending.see(record)
+    processes.see(record, pidOf(record), typeof record.fields['event'] === 'string' ? record.fields['event'] : undefined)
   }
+  // Whether a process is still there is not asked: a summary reads many files, maybe of other hosts.
+  const stories = processes.result(() => null)
   const levels: LevelCounts = {}
   for (const key of [...LEVEL_NAMES, 'unknown'] as const) {
     const count = counts.get(key)
@@ -156,5 +190,8 @@ export async function summarizeLogFile(path: string): Promise<LogFileSummary> {
     exitCode: ending.exitCode,
     torn: torn !== undefined,
     damaged: damageOf(torn),
+    processes: stories.length,
+    worst: headlineOf(stories),
+    worstEnding: stories[0]?.ending,
   }
 }
