@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { constants, tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -8,14 +8,30 @@ import { createLogger } from '../create-logger.js'
 import { createRunFile } from '../layout/run-file.js'
 import { VERDICT_TEXT, type Verdict } from '../layout/verdict.js'
 import { resilientFileSink } from '../sinks/resilient.js'
-import { startCollector, type Collector } from '../transport/collector.js'
+import { startCollector, type ClientExit, type ClientInfo, type Collector } from '../transport/collector.js'
 import { formatSeconds } from './call-records.js'
+import { isRunning, OomWatch, ppidOf, rssMB } from './proc-info.js'
+import { blockMessage, StderrBlocks, type StderrPiece } from './stderr-blocks.js'
 import { collectSystemInfo } from './system-info.js'
 
 /** How often a child that logs with blackbox checks in, when `heartbeatInterval` is not given. */
 export const DEFAULT_RUN_HEARTBEAT_MS = 10_000
 /** How often the supervisor looks at the child's memory and heartbeats. */
 export const SAMPLE_INTERVAL_MS = 1000
+/**
+ * How long, once the child has ended, the supervisor waits for the collector to see the
+ * child's own connections close (the kernel closed them; the collector reads the end soon),
+ * so that how they ended is recorded before the child's end.
+ */
+export const CHILD_CLIENTS_CLOSE_WAIT_MS = 1000
+/**
+ * Workers share the child's stderr: Node's report of an uncaught exception there is taken
+ * for the child's only when no other process of the run ended (said goodbye or died) within
+ * this many ms of it, before the child exited.
+ */
+export const STDERR_REPORT_OWNER_WINDOW_MS = 1000
+/** How often the supervisor looks again while it waits for the collector. */
+const POLL_INTERVAL_MS = 5
 /** The exit status for a command that is not there, as shells give it (POSIX XCU 2.8.2). */
 export const EXIT_COMMAND_NOT_FOUND = 127
 /** The exit status for a command found but not started (not executable, …), as shells give it. */
@@ -62,48 +78,15 @@ interface Attempt {
   child: ChildProcess
   /** Set when the command could not be started at all (spawn's error, before any pid). */
   startError: NodeJS.ErrnoException | undefined
+  /** The child's own fatal uncaught/unhandledRejection record came. */
   uncaught: boolean
+  /** When Node's reports of an uncaught exception came on the child's stderr (the child's, or a worker's: they share it). */
+  stderrReports: number[]
+  /** When the child exited. */
+  exitedAt: number | undefined
   lastHeartbeat: number | undefined
   hangReported: boolean
   hangKilled: boolean
-  /** Every memory cgroup the child was seen in, with its OOM-kill count then. */
-  cgroups: Map<string, number>
-}
-
-/**
- * The file that counts the kernel's OOM kills in the child's memory cgroup: `memory.events`
- * (cgroup v2) or `memory.oom_control` (v1, with the `memory` controller); from /proc, so
- * undefined off Linux.
- */
-function oomCounterOf(pid: number): string | undefined {
-  try {
-    const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')
-    const v1 = lines.find((entry) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(entry))
-    if (v1) return join('/sys/fs/cgroup/memory', v1.slice(v1.indexOf(':', v1.indexOf(':') + 1) + 1), 'memory.oom_control')
-    const v2 = lines.find((entry) => entry.startsWith('0::'))
-    return v2 === undefined ? undefined : join('/sys/fs/cgroup', v2.slice(3), 'memory.events')
-  } catch {
-    return undefined
-  }
-}
-
-/** `oom_kill` from that file: how many processes the kernel killed there for memory. */
-function oomKills(counter: string | undefined): number {
-  if (!counter) return 0
-  try {
-    return Number(/^oom_kill (\d+)$/m.exec(readFileSync(counter, 'utf8'))?.[1] ?? 0)
-  } catch {
-    return 0
-  }
-}
-
-function rssMB(pid: number): number | undefined {
-  try {
-    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
-    return kb === undefined ? undefined : Math.round(Number(kb) / 102.4) / 10
-  } catch {
-    return undefined
-  }
 }
 
 // `node app.js` is named after app.js, not after node.
@@ -113,6 +96,16 @@ function defaultName(command: string, args: readonly string[]): string {
   const base = basename(command)
   const script = INTERPRETERS.has(base) ? args.find((arg) => !arg.startsWith('-')) : undefined
   return basename(script ?? base).replace(/\.[cm]?[jt]s$|\.py$|\.sh$/, '').replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '') || 'run'
+}
+
+/** Polls `done` until it holds or `timeoutMs` has passed; resolves whether it held. */
+async function waitFor(done: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (!done()) {
+    if (Date.now() >= deadline) return false
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS))
+  }
+  return true
 }
 
 function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
@@ -156,19 +149,29 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
   const socketDir = mkdtempSync(join(tmpdir(), 'blackbox-run-'))
   const socket = join(socketDir, 'run.sock')
   let current: Attempt | undefined
+  // Every memory cgroup each process of the run was seen in: the child and every collector client.
+  const oom = new OomWatch()
+  // The clients introduced in the run file: a client says HELLO again when it reconnects.
+  const introduced = new Set<string>()
+  // When each process of the run but the child ended, for whose a report on the child's stderr is.
+  const otherEndings: number[] = []
   const collector: Collector = await startCollector({
     socket,
     // The collector's own files stay in the private temporary folder; what matters goes to the run file.
     dir: join(socketDir, 'collector'),
     heartbeatTimeout: hangAfter,
-    onClientEvent: (client, event) => {
-      if (event === 'late') logger.warn({ event: 'child-late', client: client.name, pid: client.pid }, `${client.name} (pid ${client.pid}) is late with its heartbeat`)
-      else if (event === 'finished') logger.info({ event: 'child-bye', client: client.name, pid: client.pid }, `${client.name} (pid ${client.pid}) said goodbye`)
+    onClientEvent: (client, event, exit) => {
+      if ((event === 'finished' || event === 'dead') && client.pid !== current?.child.pid) otherEndings.push(Date.now())
+      if (event === 'hello') introduce(client)
+      else if (event === 'dead') recordDeath(client, exit)
+      else if (event === 'late') logger.warn({ event: 'child-late', client: client.name, pid: client.pid }, `${client.name} (pid ${client.pid}) is late with its heartbeat`)
+      else if (event === 'finished') logger.info({ event: 'child-bye', client: client.name, pid: client.pid, reason: client.byeReason }, `${client.name} (pid ${client.pid}) said goodbye${client.byeReason === undefined ? '' : ` (${client.byeReason})`}`)
     },
     // Every role's records go into the run file, as the child formatted them.
     route: () => ({ write: (text) => sink.write(text), flushSync: () => sink.flushSync(), close: async () => {} }),
-    onRecord: (_client, level, text) => {
-      if (current && level >= LEVEL_VALUES.fatal && /event[=":]+(uncaught|unhandledRejection)/.test(text)) current.uncaught = true
+    onRecord: (client, level, text) => {
+      // The child's own: a worker's crash is not the child's, whatever the child does after it.
+      if (current && client.pid === current.child.pid && level >= LEVEL_VALUES.fatal && /event[=":]+(uncaught|unhandledRejection)/.test(text)) current.uncaught = true
     },
     onHeartbeat: (client, beat) => {
       if (current) current.lastHeartbeat = Date.now()
@@ -234,9 +237,12 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
         NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --report-on-signal --report-signal=SIGUSR2 --report-directory=${dirname(runFile)}`.trim(),
       },
     })
-    const attempt: Attempt = { child, startError: undefined, uncaught: false, lastHeartbeat: undefined, hangReported: false, hangKilled: false, cgroups: new Map() }
+    const attempt: Attempt = { child, startError: undefined, uncaught: false, stderrReports: [], exitedAt: undefined, lastHeartbeat: undefined, hangReported: false, hangKilled: false }
     current = attempt
     collector.attach(child)
+    child.once('exit', () => {
+      attempt.exitedAt = Date.now()
+    })
     return new Promise((resolve) => {
       child.on('error', (error: NodeJS.ErrnoException) => {
         // Without a pid the command never ran: said once, when the child closes.
@@ -244,56 +250,124 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
         else logger.error({ event: 'child-error', pid: child.pid, err: error }, `child ${child.pid}: ${error.message}`)
       })
       if (child.pid !== undefined) {
-        const counter = oomCounterOf(child.pid)
-        if (counter) attempt.cgroups.set(counter, oomKills(counter))
+        oom.see(child.pid)
         logger.info({ event: 'child-start', pid: child.pid }, `child started: pid ${child.pid}`)
       }
-      for (const [stream, out, level] of [[child.stdout, process.stdout, 'info'], [child.stderr, process.stderr, 'warn']] as const) {
-        if (!stream) continue
-        const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })
-        lines.on('line', (line) => {
-          if (echo) out.write(`${line}\n`)
-          logger[level]({ stream: stream === child.stdout ? 'stdout' : 'stderr' }, line)
+      if (child.stdout) {
+        createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
+          if (echo) process.stdout.write(`${line}\n`)
+          logger.info({ stream: 'stdout', pid: child.pid }, line)
         })
+      }
+      // Node's report of an uncaught exception is one record, not a warning per line.
+      const stderr = new StderrBlocks((piece) => recordStderr(attempt, piece))
+      if (child.stderr) {
+        const lines = createInterface({ input: child.stderr, crlfDelay: Number.POSITIVE_INFINITY })
+        lines.on('line', (line) => {
+          if (echo) process.stderr.write(`${line}\n`)
+          stderr.push(line)
+        })
+        lines.once('close', () => stderr.flush())
       }
       const sampler = setInterval(() => sample(attempt), options.sampleInterval ?? SAMPLE_INTERVAL_MS)
       child.once('close', (code, signal) => {
         clearInterval(sampler)
-        if (attempt.startError !== undefined) {
-          // spawn(2) failed: no process, no exit code (Node reports the negative errno as one).
-          const start = startFailure(attempt.startError)
-          logger.error({ event: 'spawn-error', err: attempt.startError }, `could not start ${options.command}: ${start.reason}`)
-          resolve({ code: null, signal: null, verdict: 'not-started', start })
-          return
-        }
-        // A child that died before its client connected left its records in a spool.
-        collector.deliverSpools()
-        // The cgroups' OOM counts, read after the death: the kernel counts before it kills.
-        // Every cgroup the child was seen in is asked: a dying task may already show the root.
-        const oom = [...attempt.cgroups].some(([counter, before]) => oomKills(counter) > before)
-        const verdict: Verdict = attempt.hangKilled
-          ? 'hang'
-          : signal === 'SIGKILL' ? (oom ? 'oom' : 'sigkill')
-          : signal ? 'signal'
-          : code === 0 ? 'clean'
-          : attempt.uncaught ? 'uncaught' : 'error'
-        logger[verdict === 'clean' ? 'info' : 'error']({ event: 'child-exit', pid: child.pid, code: code ?? undefined, signal: signal ?? undefined, verdict }, `child ${child.pid} ended: ${VERDICT_TEXT[verdict]} (${signal ? `signal ${signal}` : `exit code ${code}`})`)
-        resolve({ code, signal, verdict })
+        stderr.flush()
+        void attemptEnd(attempt, code, signal).then(resolve)
       })
     })
+  }
+
+  async function attemptEnd(attempt: Attempt, code: number | null, signal: NodeJS.Signals | null): Promise<AttemptEnd> {
+    const child = attempt.child
+    if (attempt.startError !== undefined) {
+      // spawn(2) failed: no process, no exit code (Node reports the negative errno as one).
+      const start = startFailure(attempt.startError)
+      logger.error({ event: 'spawn-error', err: attempt.startError }, `could not start ${options.command}: ${start.reason}`)
+      return { code: null, signal: null, verdict: 'not-started', start }
+    }
+    const pid = child.pid as number
+    // How the child's own clients ended, and its workers gone meanwhile, before the child's end.
+    await waitFor(() => !collector.clients().some((client) => client.pid === pid && client.connected), CHILD_CLIENTS_CLOSE_WAIT_MS)
+    collector.reportDeaths()
+    // A child that died before its client connected left its records in a spool.
+    collector.deliverSpools()
+    const verdict: Verdict = attempt.hangKilled
+      ? 'hang'
+      : signal === 'SIGKILL' ? (oom.rose(pid) ? 'oom' : 'sigkill')
+      : signal ? 'signal'
+      : code === 0 ? 'clean'
+      : attempt.uncaught || ownStderrReport(attempt) ? 'uncaught' : 'error'
+    logger[verdict === 'clean' ? 'info' : 'error']({ event: 'child-exit', pid, code: code ?? undefined, signal: signal ?? undefined, verdict }, `child ${pid} ended: ${VERDICT_TEXT[verdict]} (${signal ? `signal ${signal}` : `exit code ${code}`})`)
+    return { code, signal, verdict }
+  }
+
+  /** Whether a report of an uncaught exception on the child's stderr was the child's: no other process ended then. */
+  function ownStderrReport(attempt: Attempt): boolean {
+    const exitedAt = attempt.exitedAt ?? Number.POSITIVE_INFINITY
+    // What ended after the child is its consequence (a worker whose parent is gone), not a claim.
+    const claims = otherEndings.filter((at) => at < exitedAt)
+    return attempt.stderrReports.some((report) => !claims.some((at) => Math.abs(at - report) <= STDERR_REPORT_OWNER_WINDOW_MS))
+  }
+
+  /** A piece of the child's stderr: a line is a warning; Node's report of an uncaught exception, one error with its stack. */
+  function recordStderr(attempt: Attempt, piece: StderrPiece): void {
+    const pid = attempt.child.pid
+    if (piece.kind === 'line') logger.warn({ stream: 'stderr', pid }, piece.line)
+    else if (piece.fatal) {
+      attempt.stderrReports.push(Date.now())
+      logger.error({ event: 'uncaught', stream: 'stderr', pid }, blockMessage(piece.lines))
+    } else logger.warn({ stream: 'stderr', pid }, blockMessage(piece.lines))
+  }
+
+  /** A collector client said HELLO: who it is, and whose child, once per client. */
+  function introduce(client: ClientInfo): void {
+    if (introduced.has(client.clientId)) return
+    introduced.add(client.clientId)
+    const { name, role, pid } = client
+    noteCgroup(pid, `${name} (pid ${pid})`)
+    logger.info({ event: 'child-hello', client: name, role, pid, ppid: ppidOf(pid) }, `${name} (pid ${pid}, role ${role}) connected`)
+  }
+
+  /** A collector client gone without BYE: how it ended, as far as its parent (when that is us) and its cgroups tell. */
+  function recordDeath(client: ClientInfo, exit: ClientExit | undefined): void {
+    const { name, role, pid } = client
+    // Only a SIGKILL, or an end nobody told us, can be the OOM killer's.
+    const killedForMemory = (exit === undefined || exit.signal === 'SIGKILL') && oom.rose(pid)
+    const how = killedForMemory ? 'killed by the OOM killer'
+      : exit?.signal ? `killed by ${exit.signal}`
+      : exit ? `exit code ${exit.code}`
+      : isRunning(pid) ? 'its connection dropped, yet the process still runs' : undefined
+    logger.error(
+      { event: 'child-dead', client: name, role, pid, code: exit?.code ?? undefined, signal: exit?.signal ?? undefined, oom: killedForMemory || undefined },
+      `${name} (pid ${pid}) died without saying goodbye${how === undefined ? '' : ` (${how})`}`,
+    )
+  }
+
+  /** Where a process is now: a test or a tool may move it into a memory cgroup of its own. */
+  function noteCgroup(pid: number, who: string): void {
+    const counter = oom.see(pid)
+    if (counter !== undefined) logger.debug({ event: 'cgroup', pid, counter }, `${who} is in the memory cgroup of ${dirname(counter)}`)
+  }
+
+  function sampleMemory(pid: number, who: string): void {
+    const rss = rssMB(pid)
+    if (rss !== undefined) logger.debug({ event: 'sample', pid, rssMB: rss }, `${who} memory: ${rss} MB`)
   }
 
   function sample(attempt: Attempt): void {
     const pid = attempt.child.pid
     if (pid === undefined) return
-    // Where the child is now: a test or a tool may move it into a cgroup of its own.
-    const counter = oomCounterOf(pid)
-    if (counter !== undefined && !attempt.cgroups.has(counter)) {
-      attempt.cgroups.set(counter, oomKills(counter))
-      logger.debug({ event: 'cgroup', pid, counter }, `child ${pid} is in the memory cgroup of ${dirname(counter)}`)
+    noteCgroup(pid, `child ${pid}`)
+    sampleMemory(pid, 'child')
+    // Every other process of the run that logs through the collector: workers, and theirs.
+    const sampled = new Set([pid])
+    for (const client of collector.clients()) {
+      if (!client.connected || client.ended !== undefined || sampled.has(client.pid)) continue
+      sampled.add(client.pid)
+      noteCgroup(client.pid, `${client.name} (pid ${client.pid})`)
+      sampleMemory(client.pid, `${client.name} (pid ${client.pid})`)
     }
-    const rss = rssMB(pid)
-    if (rss !== undefined) logger.debug({ event: 'sample', pid, rssMB: rss }, `child memory: ${rss} MB`)
     const last = attempt.lastHeartbeat
     if (last === undefined || attempt.hangReported || Date.now() - last < hangAfter) return
     attempt.hangReported = true

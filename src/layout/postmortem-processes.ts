@@ -217,6 +217,7 @@ class ProcessState {
   guardCode: number | undefined
   hello: number | undefined
   bye: number | undefined
+  byeCode: number | undefined
   dead: { time: number | undefined; code: number | undefined; signal: string | undefined; oom: boolean } | undefined
   exit: { time: number | undefined; code: number | undefined; signal: string | undefined; verdict: string | undefined } | undefined
   hangSaid = false
@@ -342,9 +343,13 @@ export class ProcessTracker {
       case 'sample':
         state.sample('sample', time, numberOf(fields['rssMB']))
         break
-      case 'child-bye':
+      case 'child-bye': {
         state.bye ??= time
+        // A client says goodbye as its process exits, even after an uncaught error: `exit code 1`.
+        const code = /^exit code (-?\d+)$/.exec(stringOf(fields['reason']) ?? '')?.[1]
+        if (code !== undefined) state.byeCode ??= Number(code)
         break
+      }
       case 'child-late':
         state.late++
         break
@@ -390,15 +395,22 @@ export class ProcessTracker {
   #placeStderrBlocks(): void {
     for (const block of this.#stderrBlocks) {
       const owner = namedPidOf(block.fields)
-      const at = block.time
       const ownerState = owner === undefined ? undefined : this.#states.get(owner)
-      // The process that died nearest to the block: the child itself (when it failed), or one
-      // that went without a goodbye and wrote no uncaught record of its own.
+      // A crash guard prints the error it recorded too: a process whose own uncaught record
+      // names the same error has it already.
+      const line = errorLineOf(block)
+      const claimed = [...this.#states.values()].some((state) => state.guardRecords.uncaught !== undefined && errorLineOf(state.guardRecords.uncaught) === line)
+      if (claimed) continue
+      // Else the process that died nearest to the block: the child itself (when it failed),
+      // or one that went without a goodbye, or said it as it exited with an error code, and
+      // wrote no uncaught record of its own.
+      const at = block.time
       let best: { state: ProcessState; distance: number } | undefined
       if (at !== undefined) {
         for (const state of this.#states.values()) {
           const own = state === ownerState && state.exit !== undefined && (state.exit.code !== 0 || state.exit.signal !== undefined)
-          const death = own ? state.exit?.time : state.dead && state.guard !== 'uncaught' ? state.dead.time : undefined
+          const failedBye = state.byeCode !== undefined && state.byeCode !== 0 ? state.bye : undefined
+          const death = own ? state.exit?.time : state.guard === 'uncaught' ? undefined : (state.dead?.time ?? failedBye)
           if (death === undefined) continue
           const distance = Math.abs(death - at)
           if (distance <= STDERR_MATCH_MS && (!best || distance < best.distance)) best = { state, distance }
@@ -460,6 +472,22 @@ function memoryOf(state: ProcessState, ending: ProcessEnding): ProcessMemory {
   }
 }
 
+const ERROR_HEADER = /^[\w$.]*(?:Error|Exception)\b/
+
+/**
+ * The uncaught error in one line, as Node prints it (`Error: boom`): the first line of the
+ * stack that the crash guard's record carries on continuation lines or in `err.stack`, or of
+ * the stderr block; else the message without the guard's `uncaught exception: `.
+ */
+function errorLineOf(record: ReadRecord): string | null {
+  const stackLine = record.msg.split('\n').slice(1).map((entry) => entry.trim()).find((entry) => ERROR_HEADER.test(entry))
+  if (stackLine !== undefined) return stackLine
+  const err = record.fields['err']
+  const stack = err !== null && typeof err === 'object' ? (err as { stack?: unknown }).stack : undefined
+  if (typeof stack === 'string' && ERROR_HEADER.test(stack)) return firstLine(stack)
+  return firstLine(record.msg).replace(/^uncaught exception: /, '') || null
+}
+
 function witnessOf(report: Report, names: ReadonlyMap<number, string>): ProcessWitness {
   return { pid: report.by, name: names.get(report.by) ?? null, time: iso(report.record.time), message: firstLine(report.record.msg) }
 }
@@ -474,7 +502,7 @@ function story(state: ProcessState, alive: (pid: number) => boolean | null, view
   const codeReport = state.reports.find((report) => report.code !== undefined)
   const killReport = state.reports.find((report) => report.kill) ?? signalReport
   const signal = state.exit?.signal ?? state.dead?.signal ?? signalReport?.signal ?? stringOf(state.guardRecords.signal?.fields['signal'])
-  const code = state.exit?.code ?? state.dead?.code ?? state.guardCode ?? (signal === undefined ? codeReport?.code : undefined)
+  const code = state.exit?.code ?? state.dead?.code ?? state.guardCode ?? state.byeCode ?? (signal === undefined ? codeReport?.code : undefined)
   const uncaughtRecord = state.guardRecords.uncaught ?? state.stderrUncaught
   const endTime = state.exit?.time ?? state.dead?.time ?? state.guardEnd ?? state.bye ?? killReport?.record.time
   // The silence from the last heartbeat to a known end counts: that is what a hang looks like.
@@ -506,7 +534,7 @@ function story(state: ProcessState, alive: (pid: number) => boolean | null, view
   const endedAt = endKnown ? endTime : state.last
   const startedAt = state.hello ?? state.first
   const killedBy = killReport && killReport.by !== state.pid && ending !== 'clean' ? witnessOf(killReport, names) : null
-  const error = uncaughtRecord ? firstLine(uncaughtRecord.msg).replace(/^uncaught exception: /, '') || null : null
+  const error = uncaughtRecord ? errorLineOf(uncaughtRecord) : null
   const parts: string[] = []
   if (ending === 'uncaught') parts.push(error ?? 'uncaught error')
   else if (ending === 'hang') {

@@ -75,8 +75,12 @@ export interface CollectorOptions {
   onHeartbeat?: (client: ClientInfo, heartbeat: Heartbeat) => void
   /** Called with each record written (level and the client's formatted text). */
   onRecord?: (client: ClientInfo, level: number, text: string) => void
-  /** Called when a client is found late, finished or dead. */
-  onClientEvent?: (client: ClientInfo, event: 'late' | 'back' | 'finished' | 'dead') => void
+  /**
+   * Called when a client says HELLO (on each connection, a reconnect too), is found late or
+   * back, finishes (BYE) or dies; for `dead`, with its exit status when the collector knows it
+   * (a child given to `attach()`).
+   */
+  onClientEvent?: (client: ClientInfo, event: ClientEvent, exit?: ClientExit) => void
   /**
    * Upstreams that get everything written locally too, each through a disk queue:
    * `relp://host:2514`, `syslog+tcp://host:514`, `syslog+tls://…`, `otlp+http://host:4318/v1/logs`, or a sink.
@@ -94,6 +98,15 @@ export interface RoleSink {
   close(): Promise<void>
 }
 
+/** What happened to a client, for `onClientEvent`. */
+export type ClientEvent = 'hello' | 'late' | 'back' | 'finished' | 'dead'
+
+/** How a client's process ended, as its parent learned it. */
+export interface ClientExit {
+  code: number | null
+  signal: NodeJS.Signals | null
+}
+
 /** What the collector knows about one client. */
 export interface ClientInfo {
   clientId: string
@@ -106,6 +119,8 @@ export interface ClientInfo {
   late: boolean
   /** How it ended: `finished` (BYE), `dead`, or undefined while connected. */
   ended: 'finished' | 'dead' | undefined
+  /** What its goodbye said: `close`, or `exit code 1` from a process that exited (even after an uncaught error). */
+  byeReason: string | undefined
 }
 
 export interface Collector {
@@ -118,6 +133,12 @@ export interface Collector {
   attach(child: ChildProcess): void
   /** Delivers the spools of clients whose process is gone (for one that died before it could connect). */
   deliverSpools(): void
+  /**
+   * Says now how each client whose connection dropped without a goodbye ended, with what is
+   * known, instead of waiting up to DEATH_WAIT_MS for an exit status: for a supervisor whose
+   * child is gone, before it records the end.
+   */
+  reportDeaths(): void
   close(): Promise<void>
 }
 
@@ -225,7 +246,9 @@ class CollectorImpl implements Collector {
   readonly #clients = new Map<string, ClientState>()
   readonly #written = new Map<string, number>()
   readonly #roles = new Map<string, RoleSink>()
-  readonly #exits = new Map<number, { code: number | null; signal: NodeJS.Signals | null }>()
+  readonly #exits = new Map<number, ClientExit>()
+  /** Clients whose death is not said yet (waiting for an exit status), with the function that says it now. */
+  readonly #deathReports = new Map<ClientState, () => void>()
   readonly #statePath: string
   readonly #frameTimeout: number
   /** The folders whose files the collector may read, deliver and remove for its clients. */
@@ -355,8 +378,8 @@ class CollectorImpl implements Collector {
   }
 
   #info(client: ClientState): ClientInfo {
-    const { clientId, pid, name, role, connected, written, late, ended } = client
-    return { clientId, pid, name, role, connected, written, late, ended }
+    const { clientId, pid, name, role, connected, written, late, ended, byeReason } = client
+    return { clientId, pid, name, role, connected, written, late, ended, byeReason }
   }
 
   #accept(socket: Socket): void {
@@ -459,7 +482,7 @@ class CollectorImpl implements Collector {
     const existing = this.#clients.get(hello.clientId)
     const written = Math.max(existing?.written ?? 0, this.#written.get(hello.clientId) ?? 0)
     const client: ClientState = {
-      clientId: hello.clientId, pid: hello.pid, name: hello.name, role: hello.role, connected: true, written, late: false, ended: undefined,
+      clientId: hello.clientId, pid: hello.pid, name: hello.name, role: hello.role, connected: true, written, late: false, ended: undefined, byeReason: undefined,
       socket, hello, next: hello.heartbeatInterval ? Date.now() + hello.heartbeatInterval : Number.POSITIVE_INFINITY, dirty: written > 0, ackedSent: 0,
       ring: undefined,
     }
@@ -469,6 +492,7 @@ class CollectorImpl implements Collector {
       { event: existing ? 'client-reconnect' : 'client-connect', client: hello.name, role: hello.role, pid: hello.pid, clientId: hello.clientId },
       `${existing ? 'reconnected' : 'connected'}: ${hello.name} (role ${hello.role}, pid ${hello.pid})`,
     )
+    this.#options.onClientEvent?.(this.#info(client), 'hello')
     return client
   }
 
@@ -620,6 +644,7 @@ class CollectorImpl implements Collector {
       case FrameType.BYE: {
         const bye = decodeBye(frame.payload)
         client.ended = 'finished'
+        client.byeReason = bye.reason
         this.logger.info({ event: 'client-finished', client: client.name, role: client.role, pid: client.pid, reason: bye.reason, records: client.written }, `finished: ${client.name} (pid ${client.pid}) said goodbye (${bye.reason})`)
         this.#options.onClientEvent?.(this.#info(client), 'finished')
         return
@@ -700,13 +725,14 @@ class CollectorImpl implements Collector {
     const byeFile = spool === undefined ? undefined : join(dirname(spool), `${client.clientId}.bye`)
     if (client.ended !== 'finished' && byeFile && this.#spoolFolders.state(byeFile, client.clientId, '.bye') === 'file') {
       client.ended = 'finished'
+      client.byeReason = 'close (said on disk)'
       this.logger.info({ event: 'client-finished', client: client.name, role: client.role, pid: client.pid, reason: 'close (said on disk)', records: client.written }, `finished: ${client.name} (pid ${client.pid}) said goodbye (close, on disk)`)
       this.#options.onClientEvent?.(this.#info(client), 'finished')
     }
     if (byeFile) this.#spoolFolders.remove(byeFile, client.clientId, '.bye')
     const finished = client.ended === 'finished'
     if (!finished) client.ended = 'dead'
-    // Wait a moment for an exit status (of an attached child) before saying how it ended.
+    // Wait a moment for an exit status (of an attached child) before saying how it ended; reportDeaths() says it at once.
     const started = Date.now()
     const later = (fn: () => void, ms: number): void => {
       const timer = setTimeout(() => {
@@ -722,22 +748,27 @@ class CollectorImpl implements Collector {
       if (!alive(client.pid)) this.#deliverSpoolSafely(client.hello)
       else if (Date.now() - started < SPOOL_DELIVERY_WAIT_MS) later(deliverWhenGone, 100)
     }
-    const report = (): void => {
+    let reported = false
+    const report = (now: boolean): void => {
+      if (reported) return
       const exit = this.#exits.get(client.pid)
-      if (!exit && !finished && alive(client.pid) && Date.now() - started < DEATH_WAIT_MS) {
-        later(report, 20)
+      if (!now && !exit && !finished && alive(client.pid) && Date.now() - started < DEATH_WAIT_MS) {
+        this.#deathReports.set(client, () => report(true))
+        later(() => report(false), 20)
         return
       }
+      reported = true
+      this.#deathReports.delete(client)
       if (!finished) {
         const how = exit
           ? exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`
           : alive(client.pid) ? 'its connection dropped without a goodbye; the process is still running' : 'its connection dropped without a goodbye and the process is gone'
         this.logger.error({ event: 'client-dead', client: client.name, role: client.role, pid: client.pid, signal: exit?.signal ?? undefined, code: exit?.code ?? undefined, records: client.written }, `dead: ${client.name} (pid ${client.pid}) ${how}`)
-        this.#options.onClientEvent?.(this.#info(client), 'dead')
+        this.#options.onClientEvent?.(this.#info(client), 'dead', exit)
       }
       deliverWhenGone()
     }
-    report()
+    report(false)
   }
 
   /** Writes what a client that is gone left in its ring (before its spool: the spool holds what came after), then removes the ring. */
@@ -837,6 +868,10 @@ class CollectorImpl implements Collector {
     this.#deliverOrphanSpools()
   }
 
+  reportDeaths(): void {
+    for (const report of [...this.#deathReports.values()]) report()
+  }
+
   /** Spools of clients that died while no collector was listening, found by their descriptions in the spool folders. */
   #deliverOrphanSpools(): void {
     // The default folder of a named pipe is the user's temp folder, shared by every collector: only given folders are searched.
@@ -862,6 +897,7 @@ class CollectorImpl implements Collector {
     this.#closed = true
     for (const timer of this.#timers) clearTimeout(timer)
     this.#timers.clear()
+    this.#deathReports.clear()
     if (this.#ackTimer) clearInterval(this.#ackTimer)
     if (this.#monitorTimer) clearInterval(this.#monitorTimer)
     if (this.#sweepTimer) clearInterval(this.#sweepTimer)

@@ -116,8 +116,3 @@ function sayWhere(role: string, path: string): void {
     // stderr itself is gone: there is nowhere left to say it.
   }
 }
-
-/** `getLogger(BLACKBOX_ROLE)`, with the socket from `BLACKBOX_SOCKET`: what a child of `blackbox run` or of a collector uses. */
-export function getLoggerFromEnv(options: Omit<GetLoggerOptions, 'socket'> = {}): Logger {
-  return getLogger(process.env['BLACKBOX_ROLE'] || 'worker', options)
-}

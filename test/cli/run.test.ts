@@ -1,18 +1,29 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { test, type TestContext } from 'node:test'
+import { test } from 'node:test'
+import { memoryCgroup } from '../helpers/memory-cgroup.ts'
 import { fixturePath, waitUntil } from '../helpers/process.ts'
 import { tempDir } from '../helpers/tmp.ts'
 
 const bin = fixturePath('../../dist/cli/main.js')
 const child = fixturePath('run-child.mjs')
 
-function runFileIn(dir: string): string {
+/** The run file of the run named `name` in `dir`; its name is the script's by default. */
+function runFileIn(dir: string, name = 'run-child'): string {
   const [day] = readdirSync(dir)
-  const file = readdirSync(join(dir, day as string)).find((name) => /^run-child_\d\d-\d\d-\d\d(_\d+)?\.log$/.test(name))
+  const file = readdirSync(join(dir, day as string)).find((entry) => new RegExp(`^${name}_\\d\\d-\\d\\d-\\d\\d(_\\d+)?\\.log$`).test(entry))
   return join(dir, day as string, file as string)
+}
+
+/** The run file's text, or '' while it is not there. */
+function runTextIn(dir: string, name: string): string {
+  try {
+    return readFileSync(runFileIn(dir, name), 'utf8')
+  } catch {
+    return ''
+  }
 }
 
 /** The verdict `blackbox postmortem --json` gives for the run in `dir`. */
@@ -131,46 +142,85 @@ test('any command, not only Node: stdout and stderr only', async (t) => {
   assert.match(text, /run ended: error exit \(exit code 4\)/)
 })
 
-/** A memory cgroup of our own under this process's, where the kernel can be made to kill for memory. */
-function memoryCgroup(t: TestContext): string | undefined {
-  let line: string | undefined
-  try {
-    line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((entry) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(entry))
-  } catch {
-    line = undefined
-  }
-  const base = line ? join('/sys/fs/cgroup/memory', line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1)) : undefined
-  if (!base || !existsSync(join(base, 'memory.limit_in_bytes'))) {
-    t.skip('no cgroup v1 memory controller to limit a child with here')
-    return undefined
-  }
-  const cgroup = join(base, `blackbox-oom-${process.pid}`)
-  try {
-    mkdirSync(cgroup)
-    writeFileSync(join(cgroup, 'memory.limit_in_bytes'), String(96 * 1024 * 1024))
-    if (existsSync(join(cgroup, 'memory.memsw.limit_in_bytes'))) writeFileSync(join(cgroup, 'memory.memsw.limit_in_bytes'), String(96 * 1024 * 1024))
-  } catch (error) {
-    t.skip(`cannot make a memory cgroup here: ${(error as Error).message}`)
-    return undefined
-  }
-  t.after(() => rmdirSync(cgroup))
-  return cgroup
-}
-
 test('a memory-limited child killed by the kernel: verdict oom', async (t) => {
-  const cgroup = memoryCgroup(t)
+  const cgroup = memoryCgroup(t, 96)
   if (!cgroup) return
   const dir = await tempDir(t)
   const supervisor = spawn(process.execPath, [bin, 'run', '--dir', dir, '--sample-interval', '50', '--', process.execPath, child, 'oom'], { stdio: ['pipe', 'pipe', 'pipe'] })
   let out = ''
   supervisor.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
   await waitUntil(() => /pid (\d+)/.test(out), { what: 'the child to start', timeoutMs: 15_000 })
-  writeFileSync(join(cgroup, 'cgroup.procs'), /pid (\d+)/.exec(out)?.[1] as string)
+  cgroup.add(Number(/pid (\d+)/.exec(out)?.[1]))
   // The supervisor must have seen the move before the kill: it says so in the run file.
-  await waitUntil(() => readFileSync(runFileIn(dir), 'utf8').includes(`memory cgroup of ${cgroup}`), { what: 'the supervisor to see the child in the cgroup', timeoutMs: 10_000 })
+  await waitUntil(() => readFileSync(runFileIn(dir), 'utf8').includes(`memory cgroup of ${cgroup.path}`), { what: 'the supervisor to see the child in the cgroup', timeoutMs: 10_000 })
   supervisor.stdin.write('go\n')
   const status = await new Promise((resolve) => supervisor.once('exit', resolve))
   assert.equal(status, 137)
   assert.match(readFileSync(runFileIn(dir), 'utf8'), /run ended: killed by the OOM killer \(signal SIGKILL\).* verdict=oom/)
   assert.equal(postmortemVerdict(dir), 'oom')
+})
+
+test('a host and the worker it forks, SIGKILLed by the host: both introduced with their parents, the worker sampled, its death recorded', async (t) => {
+  const dir = await tempDir(t)
+  const fleet = fixturePath('run-fleet.mjs')
+  const supervisor = spawn(process.execPath, [bin, 'run', '--dir', dir, '--sample-interval', '50', '--heartbeat-interval', '100', '--', process.execPath, fleet, 'host', 'kill'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  t.after(() => supervisor.kill('SIGKILL'))
+  let out = ''
+  supervisor.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+  const exited = new Promise((resolve) => supervisor.once('exit', resolve))
+  await waitUntil(() => /host \d+ worker \d+/.test(out), { what: 'the host to fork its worker', timeoutMs: 15_000 })
+  const [, host, worker] = /host (\d+) worker (\d+)/.exec(out) as RegExpExecArray
+  await waitUntil(() => runTextIn(dir, 'run-fleet').includes(`event=sample pid_=${worker} `), { what: 'a memory sample of the worker', timeoutMs: 10_000 })
+  supervisor.stdin.write('kill\n')
+  assert.equal(await exited, 0)
+  const text = readFileSync(runFileIn(dir, 'run-fleet'), 'utf8')
+  assert.match(text, new RegExp(`\\[INFO\\] host \\(pid ${host}, role worker\\) connected event=child-hello client=host role=worker pid_=${host} ppid=${supervisor.pid}\n`))
+  assert.match(text, new RegExp(`\\[INFO\\] worker-1 \\(pid ${worker}, role worker\\) connected event=child-hello client=worker-1 role=worker pid_=${worker} ppid=${host}\n`))
+  assert.match(text, new RegExp(`\\[DEBUG\\] worker-1 \\(pid ${worker}\\) memory: [\\d.]+ MB event=sample pid_=${worker} rssMB=[\\d.]+\n`))
+  const death = new RegExp(`\\[ERROR\\] worker-1 \\(pid ${worker}\\) died without saying goodbye event=child-dead client=worker-1 role=worker pid_=${worker}\n`)
+  assert.match(text, death)
+  assert.ok(text.search(death) < text.indexOf('event=child-exit'), 'the worker’s death before the host’s end')
+  assert.match(text, /event=run-end verdict=clean/)
+})
+
+test('a worker that throws on the stderr it shares with its host: one ERROR record, but the host’s exit 1 stays an error exit', async (t) => {
+  const dir = await tempDir(t)
+  const result = spawnSync(process.execPath, [bin, 'run', '--dir', dir, '--', process.execPath, fixturePath('run-fleet.mjs'), 'host', 'throw'], { encoding: 'utf8', timeout: 30_000 })
+  assert.equal(result.status, 1, result.stderr)
+  const text = readFileSync(runFileIn(dir, 'run-fleet'), 'utf8')
+  assert.equal([...text.matchAll(/\[ERROR\] Error: worker boom event=uncaught stream=stderr /g)].length, 1, text)
+  assert.match(text, /worker-1 \(pid \d+\) said goodbye \(exit code 1\) event=child-bye/, 'the worker’s client said goodbye at its exit, with its exit code')
+  assert.match(text, /event=run-end verdict=error code=1/)
+})
+
+for (const mode of ['plain', 'unguarded']) {
+  test(`a child that throws without a crash guard (${mode}): Node's report on stderr is one ERROR record with the stack, verdict uncaught`, async (t) => {
+    const dir = await tempDir(t)
+    const result = spawnSync(process.execPath, [bin, 'run', '--dir', dir, '--', process.execPath, fixturePath('run-throw.mjs'), mode], { encoding: 'utf8', timeout: 30_000 })
+    assert.equal(result.status, 1, result.stderr)
+    assert.match(result.stderr, /^Error: boom$/m, 'still shown on the terminal')
+    const text = readFileSync(runFileIn(dir, 'run-throw'), 'utf8')
+    const reports = [...text.matchAll(/^.* \[ERROR\] Error: boom event=uncaught stream=stderr pid_=(\d+)\n((?: {2}\| .*\n)+)/gm)]
+    assert.equal(reports.length, 1, text)
+    const [report] = reports as [RegExpExecArray]
+    assert.match(report[2] as string, /^ {2}\| .*run-throw\.mjs:\d+\n/, 'the header: where it was thrown')
+    assert.match(report[2] as string, /^ {2}\| {5}at Timeout\._onTimeout \(.*run-throw\.mjs:\d+:\d+\)$/m, 'the stack, on continuation lines')
+    assert.match(report[2] as string, /^ {2}\| Node\.js v\d+/m)
+    assert.match(text, new RegExp(`child started: pid ${report[1]}`), 'attributed to the child')
+    assert.doesNotMatch(text, /\[WARNING\] .*(at |Error: boom|Node\.js v)/, 'no warning per line of the report')
+    if (mode === 'unguarded') {
+      assert.match(text, /\[INFO\] child started mode=unguarded/)
+      assert.doesNotMatch(text, /\[CRITICAL\]/, 'no guard, no record of its own')
+    }
+    assert.match(text, /event=run-end verdict=uncaught/)
+  })
+}
+
+test('getLoggerFromEnv() in a child of blackbox run installs the crash guard: the throw is a CRITICAL record with its stack', async (t) => {
+  const dir = await tempDir(t)
+  const result = spawnSync(process.execPath, [bin, 'run', '--dir', dir, '--', process.execPath, fixturePath('run-throw.mjs'), 'guarded'], { encoding: 'utf8', timeout: 30_000 })
+  assert.equal(result.status, 1, result.stderr)
+  const text = readFileSync(runFileIn(dir, 'run-throw'), 'utf8')
+  assert.match(text, /\[CRITICAL\] uncaught exception: boom event=uncaught ending=uncaught\n {2}\| Error: boom\n {2}\| {5}at Timeout\._onTimeout \(.*run-throw\.mjs:\d+:\d+\)\n/)
+  assert.match(text, /event=run-end verdict=uncaught/)
 })

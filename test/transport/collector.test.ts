@@ -5,7 +5,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { appLogDir, CollectorClient, connectLogger, createLogger, getLogger, startCollector, type Collector } from '../../src/index.ts'
+import { appLogDir, CollectorClient, connectLogger, createLogger, getLogger, startCollector, type ClientEvent, type ClientExit, type Collector } from '../../src/index.ts'
 import { encodeFrame, FrameType } from '../../src/transport/frame.ts'
 import { encodeHello } from '../../src/transport/messages.ts'
 import { fixturePath, spawnNode, waitUntil } from '../helpers/process.ts'
@@ -60,6 +60,38 @@ test('a client SIGKILLed mid-stream: its returned records are there, and its dea
   await waitUntil(() => numbers(role(), 'Doomed').length > last, { what: 'every returned record in worker.log', timeoutMs: 5000 })
   const got = numbers(role(), 'Doomed')
   assert.deepEqual(got.slice(0, last + 1), Array.from({ length: last + 1 }, (_, i) => i))
+})
+
+test('onClientEvent: hello when a client connects; dead with the exit status of an attached child', async (t) => {
+  const base = await tempDir(t)
+  const events: [string, ClientEvent, ClientExit | undefined][] = []
+  const collector = await startCollector({ socket: join(base, 'run', 'app.sock'), dir: join(base, 'logs'), onClientEvent: (info, event, exit) => events.push([info.name, event, exit]) })
+  t.after(() => collector.close())
+  const progress = join(base, 'progress')
+  const child = spawnNode(client, [collector.socket, 'Doomed', '0', 'kill', progress])
+  collector.attach(child.child)
+  await waitUntil(() => events.some(([name, event]) => name === 'Doomed' && event === 'hello'), { what: 'the hello event', timeoutMs: 15_000 })
+  child.child.kill('SIGKILL')
+  await child.exited()
+  await waitUntil(() => events.some(([, event]) => event === 'dead'), { what: 'the dead event', timeoutMs: 5000 })
+  assert.deepEqual(events.filter(([, event]) => event !== 'late' && event !== 'back'), [['Doomed', 'hello', undefined], ['Doomed', 'dead', { code: null, signal: 'SIGKILL' }]])
+})
+
+test('reportDeaths() says at once the death of a client whose exit status is awaited', async (t) => {
+  const base = await tempDir(t)
+  const events: [string, ClientEvent, ClientExit | undefined][] = []
+  const collector = await startCollector({ socket: join(base, 'run', 'app.sock'), dir: join(base, 'logs'), onClientEvent: (info, event, exit) => events.push([info.name, event, exit]) })
+  t.after(() => collector.close())
+  // A connection that drops while its process (this one) lives: the collector waits for an exit status.
+  const raw = connect(collector.socket)
+  await new Promise((resolve) => raw.once('connect', resolve))
+  raw.end(encodeHello({ clientId: 'dropped', pid: process.pid, name: 'Dropped', role: 'worker', startTime: Date.now(), lastSeq: 0 }))
+  await waitUntil(() => collector.clients().some((info) => info.name === 'Dropped' && !info.connected), { what: 'the collector to see the connection drop', timeoutMs: 5000 })
+  assert.deepEqual(events, [['Dropped', 'hello', undefined]], 'not said yet: DEATH_WAIT_MS is not over')
+  collector.reportDeaths()
+  assert.deepEqual(events, [['Dropped', 'hello', undefined], ['Dropped', 'dead', undefined]])
+  collector.reportDeaths()
+  assert.equal(events.length, 2, 'said once')
 })
 
 test('a worker whose heartbeats stop is recorded late, then back', async (t) => {
