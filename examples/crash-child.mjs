@@ -1,5 +1,7 @@
 // Logs numbered records as fast as it can until it is killed. After every 100 returned
-// calls it writes the count to stdout (a file the parent opened), which survives the kill.
+// calls it writes the count to stdout (a pipe the parent reads to its end, so the last count
+// written before the kill still reaches it). writeSync: a count is written only after its
+// calls returned, so every count is a lower bound of the calls that had returned.
 // Usage: node crash-child.mjs <log path> [sync|ring]
 import { writeSync } from 'node:fs'
 import { createLogger, fileSink } from '../dist/index.js'

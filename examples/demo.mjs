@@ -7,7 +7,7 @@
 //     workers log and report progress; one worker leaks memory and is killed.
 //  4. Prints what happened: `blackbox postmortem`.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { consoleSink, createLogger, fileSink, recoverRing } from '../dist/index.js'
 
@@ -39,25 +39,49 @@ console.log(`\nThe same records as text, JSON lines and loguru-style lines: ${di
 // The flight-recorder promise: SIGKILL loses nothing whose log call returned. Once with a
 // write(2) per record (durability 'sync'), once through the memory-mapped ring ('ring'),
 // whose records the next run recovers (here recoverRing, as the next run would).
+// The child reports its count of returned calls on a pipe; it is killed at a random moment
+// after it has reported MIN_REPORTED of them (never on a timer from its spawn, which a busy
+// machine outlasts). Every wait below ends on an event: a report, or the child's end.
+const MIN_REPORTED = 2000
 mkdirSync(dir, { recursive: true })
 for (const durability of ['sync', 'ring']) {
   const crashLog = join(dir, `crash-${durability}.log`)
-  const progressPath = join(dir, `crash-${durability}.progress`)
   const child = spawn(process.execPath, [new URL('./crash-child.mjs', import.meta.url).pathname, crashLog, durability], {
-    stdio: ['ignore', openSync(progressPath, 'w'), 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
-  await new Promise((resolve) => setTimeout(resolve, 300))
-  child.kill('SIGKILL')
-  await new Promise((resolve) => child.on('exit', resolve))
+  let reported = 0 // the last count the child wrote: a lower bound of its returned calls
+  let pending = ''
+  let killAt // the count the child had reported when the random kill was scheduled
+  let killed = false
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk })
+  child.stdout.setEncoding('utf8').on('data', (chunk) => {
+    const lines = (pending + chunk).split('\n')
+    pending = lines.pop() ?? '' // a line the pipe has not delivered whole yet
+    for (const line of lines) if (line !== '') reported = Number(line)
+    if (killAt === undefined && reported >= MIN_REPORTED) {
+      killAt = reported
+      setTimeout(() => { killed = child.kill('SIGKILL') }, Math.random() * 200)
+    }
+  })
+  // 'close': the child has ended and its pipes are read to the end, so `reported` is final.
+  const [code, signal] = await new Promise((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (code, signal) => resolve([code, signal]))
+  })
+  if (!killed || signal !== 'SIGKILL') {
+    process.stderr.write(stderr)
+    console.error(`The crash child (durability '${durability}') ended on its own (${signal ?? `exit code ${code}`}) after it reported ${reported} returned calls, before the demo killed it; ${stderr === '' ? 'it wrote nothing to stderr' : 'its stderr is above'}.`)
+    process.exit(1)
+  }
   const recovered = existsSync(`${crashLog}.ring`) ? recoverRing(`${crashLog}.ring`).records : 0
 
-  const returned = readFileSync(progressPath, 'utf8').trim().split('\n').map(Number).pop() ?? 0
   const onDisk = readFileSync(crashLog, 'utf8').split('\n').filter((line) => line.endsWith('}')).length
-  console.log(`A child logged in a tight loop (durability '${durability}') and was killed with SIGKILL after 300 ms.`)
-  console.log(`  log calls that had returned (reported by the child): ${returned}`)
+  console.log(`A child logged in a tight loop (durability '${durability}') and was killed with SIGKILL at a random moment after it reported ${killAt} returned calls.`)
+  console.log(`  log calls that had returned (last count reported by the child): ${reported}`)
   console.log(`  complete records in ${crashLog}: ${onDisk}${durability === 'ring' ? ` (${recovered} of them recovered from the ring)` : ''}`)
-  console.log(onDisk >= returned ? '  nothing lost.' : `  LOST ${returned - onDisk} records`)
-  if (onDisk < returned) process.exit(1)
+  console.log(onDisk >= reported ? '  nothing lost.' : `  LOST ${reported - onDisk} records`)
+  if (onDisk < reported) process.exit(1)
 }
 
 // The fleet, under the flight recorder.

@@ -37,7 +37,7 @@ let failed = false
 await Promise.all(workers.map(({ name, worker }) => new Promise((resolve) => {
   worker.once('exit', (code, signal) => {
     if (code !== 0) failed = true
-    ;(code === 0 ? log.success : log.error)({ worker: name, code, signal }, `worker ${name} ended: ${signal ?? `exit code ${code}`}`)
+    ;(code === 0 ? log.success : log.error)({ worker: name, pid: worker.pid, code, signal }, `worker ${name} ended: ${signal ?? `exit code ${code}`}`)
     resolve()
   })
 })))

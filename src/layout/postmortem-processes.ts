@@ -410,7 +410,9 @@ export class ProcessTracker {
         for (const state of this.#states.values()) {
           const own = state === ownerState && state.exit !== undefined && (state.exit.code !== 0 || state.exit.signal !== undefined)
           const failedBye = state.byeCode !== undefined && state.byeCode !== 0 ? state.bye : undefined
-          const death = own ? state.exit?.time : state.guard === 'uncaught' ? undefined : (state.dead?.time ?? failedBye)
+          // A process killed by a signal did not throw.
+          const killed = state.dead?.signal !== undefined || state.reports.some((report) => report.signal !== undefined)
+          const death = own ? state.exit?.time : state.guard === 'uncaught' || killed ? undefined : (state.dead?.time ?? failedBye)
           if (death === undefined) continue
           const distance = Math.abs(death - at)
           if (distance <= STDERR_MATCH_MS && (!best || distance < best.distance)) best = { state, distance }
@@ -500,6 +502,7 @@ function story(state: ProcessState, alive: (pid: number) => boolean | null, view
   // What each kind of record says of the end, strongest first.
   const signalReport = state.reports.find((report) => report.signal !== undefined)
   const codeReport = state.reports.find((report) => report.code !== undefined)
+  const saidWhy = state.reports.some((report) => report.kill)
   const killReport = state.reports.find((report) => report.kill) ?? signalReport
   const signal = state.exit?.signal ?? state.dead?.signal ?? signalReport?.signal ?? stringOf(state.guardRecords.signal?.fields['signal'])
   const code = state.exit?.code ?? state.dead?.code ?? state.guardCode ?? state.byeCode ?? (signal === undefined ? codeReport?.code : undefined)
@@ -518,14 +521,16 @@ function story(state: ProcessState, alive: (pid: number) => boolean | null, view
   else if (verdict === 'hang') ending = 'hang'
   else if (uncaughtRecord !== undefined || verdict === 'uncaught') ending = 'uncaught'
   else if (isVerdict(verdict) && verdict !== 'clean' && verdict !== 'error') ending = VERDICT_ENDING[verdict]
-  else if (signal === 'SIGKILL') ending = hang ? 'hang' : 'sigkill'
-  else if (signal !== undefined || state.guard === 'signal') ending = hang ? 'hang' : 'signal'
+  // Silent, then killed: hung, unless the killer said why it killed (a watchdog over memory
+  // kills a process whose allocations may have delayed its heartbeats too).
+  else if (signal === 'SIGKILL') ending = hang && !saidWhy ? 'hang' : 'sigkill'
+  else if (signal !== undefined || state.guard === 'signal') ending = hang && !saidWhy ? 'hang' : 'signal'
   else if (code !== undefined && code !== 0) ending = 'error'
   else if (state.guard === 'error') ending = 'error'
   else if (code === 0 || state.guard === 'completed' || state.bye !== undefined || verdict === 'clean') ending = 'clean'
   else if (state.dead) ending = hang ? 'hang' : 'died'
   // No record of its own end, but another process says it killed it.
-  else if (killReport) ending = hang ? 'hang' : 'signal'
+  else if (killReport) ending = hang && !saidWhy ? 'hang' : 'signal'
   else {
     const there = alive(state.pid)
     ending = hang && there !== true ? 'hang' : there === true ? 'running' : 'unknown'
@@ -536,7 +541,7 @@ function story(state: ProcessState, alive: (pid: number) => boolean | null, view
   const killedBy = killReport && killReport.by !== state.pid && ending !== 'clean' ? witnessOf(killReport, names) : null
   const error = uncaughtRecord ? errorLineOf(uncaughtRecord) : null
   const parts: string[] = []
-  if (ending === 'uncaught') parts.push(error ?? 'uncaught error')
+  if (ending === 'uncaught') parts.push(error === null ? 'uncaught error' : `uncaught ${error}`)
   else if (ending === 'hang') {
     parts.push(`hung: no heartbeat for ${round(longestGap / 1000)} s`)
     if (signal !== undefined) parts.push(`then killed by ${signal}`)
@@ -606,7 +611,9 @@ export function headlineOf(processes: readonly PostmortemProcess[]): string | un
   let text = `${name} ${what[worst.ending]}`
   if (worst.killedBy && (worst.ending === 'sigkill' || worst.ending === 'signal' || worst.ending === 'died')) text += ` ${worst.signal === null && worst.ending === 'signal' ? 'by' : 'from'} ${who(worst.killedBy)}`
   const memory = worst.memory
-  if (memory.last !== null && worst.ending !== 'clean' && worst.ending !== 'error') text += ` at ${memory.last} MB`
+  // Memory matters to a kill: the OOM killer's, a watchdog's.
+  const killed = worst.ending === 'oom' || worst.ending === 'sigkill' || worst.ending === 'signal' || worst.ending === 'died' || worst.ending === 'hang'
+  if (memory.last !== null && killed) text += ` at ${memory.last} MB`
   if (memory.leak) {
     const span = memory.series.length > 1 ? shortDuration((memory.series.at(-1) as ProcessSeriesPair)[0] - (memory.series[0] as ProcessSeriesPair)[0]) : undefined
     text += `, after growing ${memory.first} → ${memory.last} MB${span === undefined ? '' : ` in ${span}`}: a leak`

@@ -6,9 +6,11 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 import type { Postmortem, PostmortemProcess } from '../../src/layout/postmortem.ts'
+import { chromium, findChromium } from '../helpers/chromium.ts'
 import { memoryCgroup } from '../helpers/memory-cgroup.ts'
 import { fixturePath, waitUntil } from '../helpers/process.ts'
 import { listRunFiles } from '../helpers/run-files.ts'
@@ -52,9 +54,10 @@ function workerPid(fleet: Fleet, kind: string): number | undefined {
   return match ? Number(match[1]) : undefined
 }
 
-function postmortem(dir: string, ...args: string[]): { status: number | null; stdout: string } {
+function postmortem(dir: string, ...args: string[]): string {
   const result = spawnSync(process.execPath, [bin, 'postmortem', '--dir', dir, ...args], { encoding: 'utf8', timeout: FLEET_TIMEOUT_MS })
-  return { status: result.status, stdout: result.stdout }
+  assert.equal(result.status, 0, `blackbox postmortem ${args.join(' ')}: ${result.error?.message ?? ''}${result.stderr}`)
+  return result.stdout
 }
 
 function byName(report: Postmortem, name: string): PostmortemProcess {
@@ -66,16 +69,17 @@ function byName(report: Postmortem, name: string): PostmortemProcess {
 test('a fleet: a leak killed by its host, uncaught errors with and without the guard, a hang, a clean worker', { timeout: 60_000 }, async (t) => {
   const dir = await tempDir(t)
   const fleet = startFleet(dir, ['leak', 'throw', 'throw-unguarded', 'hang', 'clean'])
-  // The hung worker is killed from outside once the supervisor has seen its heartbeats stop.
+  // The hung worker stops once its heartbeats have come a few times, and is killed from
+  // outside once the supervisor has seen them stop.
+  await waitUntil(() => (fleet.runFile().match(/event=child-heartbeat client=worker-hang /g) ?? []).length >= 3, { what: 'worker-hang to check in three times', timeoutMs: FLEET_TIMEOUT_MS })
+  fleet.send('go hang')
   await waitUntil(() => /event=child-late client=worker-hang/.test(fleet.runFile()), { what: 'the supervisor to see worker-hang late', timeoutMs: FLEET_TIMEOUT_MS })
   const hung = workerPid(fleet, 'hang')
   assert.ok(hung !== undefined, fleet.out())
   process.kill(hung, 'SIGKILL')
   assert.equal(await fleet.exited, 1)
 
-  const result = postmortem(dir, '--json')
-  assert.equal(result.status, 0)
-  const report = JSON.parse(result.stdout) as Postmortem
+  const report = JSON.parse(postmortem(dir, '--json')) as Postmortem
   const leak = byName(report, 'worker-leak')
   const host = byName(report, 'host')
   assert.deepEqual([leak.ending, leak.signal, leak.killedBy?.pid, leak.ppid], ['sigkill', 'SIGKILL', host.pid, host.pid], leak.endingText)
@@ -106,7 +110,7 @@ test('a fleet: a leak killed by its host, uncaught errors with and without the g
   for (const kind of ['leak', 'throw', 'throw-unguarded', 'hang']) assert.ok(runs.some(([runId, finished, owner]) => runId === `fleet_${kind}` && finished === false && owner === `worker-${kind}`), `fleet_${kind} in ${JSON.stringify(runs)}`)
 
   // The terminal: the worst thing first, then every process.
-  const text = postmortem(dir).stdout
+  const text = postmortem(dir)
   assert.match(text, /^worst {6}\S/m)
   assert.match(text, /^processes \(6, 5 ended badly\)$/m)
   assert.match(text, /^ {2}✗ worker-leak \(pid \d+, parent \d+, role worker\): killed by SIGKILL from host/m)
@@ -114,6 +118,22 @@ test('a fleet: a leak killed by its host, uncaught errors with and without the g
   // blackbox summary: the run's processes, and the worst ending.
   const summary = spawnSync(process.execPath, [bin, 'summary', '--dir', dir], { encoding: 'utf8' }).stdout
   assert.match(summary, /^ {2}fleet {4}6 processes; worst: /m)
+
+  // The HTML, as a browser builds it: a lane per process, a memory line per process sampled.
+  const found = findChromium()
+  if ('reason' in found) {
+    t.diagnostic(`the HTML report is not checked in a browser: ${found.reason}`)
+    return
+  }
+  const html = join(dir, 'report.html')
+  postmortem(dir, '--html', html)
+  const dom = chromium(found.path, join(dir, 'profile'), ['--dump-dom'], `file://${html}`).stdout
+  const lanes = [...dom.matchAll(/<g class="lane" data-key="[^"]*" data-label="([^"]*)">/g)].map((match) => match[1])
+  assert.deepEqual(lanes.sort(), report.processes.map((process) => `${process.name} (pid ${process.pid})`).sort())
+  const memory = /<svg id="chart-memory"[\s\S]*?<\/svg>/.exec(dom)?.[0] ?? ''
+  const lines = [...memory.matchAll(/<polyline class="series" data-label="([^"]*)"/g)].map((match) => match[1])
+  const sampled = report.processes.filter((process) => process.memory.samples > 1).map((process) => `${process.name} (pid ${process.pid})`)
+  for (const label of sampled) assert.ok(lines.includes(label), `a memory line for ${label} in ${JSON.stringify(lines)}`)
 })
 
 test('a worker killed by the kernel in a memory cgroup: ending oom, its rise said however few the samples', { timeout: 60_000 }, async (t) => {
@@ -129,7 +149,7 @@ test('a worker killed by the kernel in a memory cgroup: ending oom, its rise sai
   await waitUntil(() => fleet.runFile().includes(`memory cgroup of ${cgroup.path}`) && new RegExp(`event=cgroup pid_=${pid}`).test(fleet.runFile()), { what: 'the supervisor to see the worker in the cgroup', timeoutMs: FLEET_TIMEOUT_MS })
   fleet.send('go oom')
   assert.equal(await fleet.exited, 1)
-  const report = JSON.parse(postmortem(dir, '--json').stdout) as Postmortem
+  const report = JSON.parse(postmortem(dir, '--json')) as Postmortem
   const worker = byName(report, 'worker-oom')
   assert.equal(worker.ending, 'oom', worker.endingText)
   assert.equal(worker.memory.leak, true, worker.memory.leakReason)

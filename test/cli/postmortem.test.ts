@@ -4,8 +4,8 @@
 // gap of 12 s, a memory series) that a real process could not be made to produce in time.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs'
-import { delimiter, join } from 'node:path'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, test, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { compileTimeFormat } from '../../src/core/format/time.ts'
@@ -16,6 +16,7 @@ import { ActivityCounter } from '../../src/layout/series.ts'
 import { sparkline } from '../../src/layout/sparkline.ts'
 import { NO_ENDING_TEXT } from '../../src/layout/summarize.ts'
 import { localMs, writeTree } from '../helpers/log-tree.ts'
+import { chromium, findChromium } from '../helpers/chromium.ts'
 import { countColour, decodePng } from '../helpers/png.ts'
 import { fixturePath, spawnNode, waitUntil, type NodeChild } from '../helpers/process.ts'
 import { listRunFiles } from '../helpers/run-files.ts'
@@ -513,31 +514,6 @@ describe('blackbox postmortem --json and the command line', () => {
   })
 })
 
-/** The first chromium on PATH, or why there is none. */
-function findChromium(): { path: string } | { reason: string } {
-  const names = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']
-  for (const folder of (process.env['PATH'] ?? '').split(delimiter)) {
-    for (const name of names) {
-      const path = join(folder, name)
-      try {
-        accessSync(path, constants.X_OK)
-        return { path }
-      } catch {
-        // Not here.
-      }
-    }
-  }
-  return { reason: `none of ${names.join(', ')} is on PATH (Debian: apt-get install chromium; .ci/run installs it)` }
-}
-
-function chromium(path: string, profile: string, args: readonly string[], url: string): Result {
-  const result = spawnSync(path, [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, ...args, url,
-  ], { encoding: 'utf8', timeout: 30_000, maxBuffer: 64 * 1024 * 1024 })
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr }
-}
-
 function svgOf(dom: string, id: string): string {
   const svg = new RegExp(`<svg id="${id}"[\\s\\S]*?</svg>`).exec(dom)?.[0]
   assert.ok(svg, `an <svg id="${id}"> in the DOM`)
@@ -552,6 +528,57 @@ function polylinePoints(svg: string): Array<Array<[number, number]>> {
     assert.ok(x >= 0 && x <= width && y >= 0 && y <= height, `point ${pair} inside 0 0 ${width} ${height}`)
     return [x, y]
   }))
+}
+
+/** A `blackbox run` file of a fleet, in the shape of a real one (examples/fleet): a supervisor, a host that forks two workers, one of which leaks and is killed by the host. */
+const FLEET = { supervisor: 7100, host: 7101, leaky: 7102, steady: 7103 } as const
+
+function fleetRunFile(): string {
+  const { supervisor, host, leaky, steady } = FLEET
+  const lines: Array<[number, string]> = []
+  const add = (ms: number, label: string, message: string, pid: number): void => {
+    lines.push([ms, textLine(T0 + ms, label, message, pid)])
+  }
+  const beat = (ms: number, client: string, pid: number, rssMB: number, loopDelayMs: number): void =>
+    add(ms, 'DEBUG', `heartbeat from ${client} event=child-heartbeat client=${client} pid_=${pid} rssMB=${rssMB} heapUsedMB=10 loopDelayMs=${loopDelayMs} uptimeS=1`, supervisor)
+  add(0, 'INFO', 'run started: node host.mjs event=run-start command="node host.mjs"', supervisor)
+  add(30, 'INFO', `child started: pid ${host} event=child-start pid_=${host}`, supervisor)
+  add(300, 'INFO', 'host starting two workers', host)
+  add(340, 'INFO', `worker steady started worker=steady pid_=${steady}`, host)
+  add(350, 'INFO', `worker leaky started worker=leaky pid_=${leaky}`, host)
+  for (let i = 0; i < 19; i++) beat(400 + i * 200, 'host', host, 60 + (i % 2) * 0.2, 2 + (i % 3))
+  add(1000, 'INFO', 'worker leaky starting symbols=200', leaky)
+  const leakyBeats = [[80, 120], [100, 170], [120, 100], [140, 150], [160, 140]] as const
+  for (const [i, [rssMB, loopDelayMs]] of leakyBeats.entries()) beat(1100 + i * 200, 'worker-leaky', leaky, rssMB, loopDelayMs)
+  add(1450, 'ERROR', 'batch 3 timed out, retrying batch=3', leaky)
+  add(2000, 'ERROR', `worker leaky uses 161 MB, over the 160 MB limit: killing it worker=leaky pid_=${leaky} rssMB=161`, host)
+  add(2040, 'ERROR', `worker leaky ended: SIGKILL worker=leaky pid_=${leaky} code=null signal=SIGKILL`, host)
+  add(1200, 'INFO', 'worker steady starting symbols=200', steady)
+  for (let i = 0; i < 10; i++) beat(1300 + i * 200, 'worker-steady', steady, 60 + i * 0.2, 3)
+  add(2500, 'INFO', 'a record with <script>document.title="pwned"</script> in it', steady)
+  add(3300, 'SUCCESS', 'worker steady finished', steady)
+  add(3320, 'INFO', `worker-steady (pid ${steady}) said goodbye event=child-bye client=worker-steady pid_=${steady}`, supervisor)
+  add(3350, 'INFO', `worker steady ended: exit code 0 worker=steady pid_=${steady} code=0 signal=null`, host)
+  add(3400, 'INFO', 'a worker failed: the host gives up', host)
+  add(4100, 'INFO', `host (pid ${host}) said goodbye event=child-bye client=host pid_=${host}`, supervisor)
+  add(4150, 'ERROR', `child ${host} ended: error exit (exit code 1) event=child-exit pid_=${host} code=1 verdict=error`, supervisor)
+  add(4150, 'ERROR', 'run ended: error exit (exit code 1) after 4.15 s event=run-end verdict=error code=1 exitStatus=1 durationMs=4150 restarts=0', supervisor)
+  return lines.sort((a, b) => a[0] - b[0]).map(([, line]) => line).join('')
+}
+
+/** A status file under `<dir>/heartbeats/` (src/progress/status.ts), as the progress of a worker wrote it. */
+function statusFile(dir: string, runId: string, pid: number, status: string, completed: number, fromMs: number, toMs: number): string {
+  return JSON.stringify({
+    run_id: runId, job: runId, status, pid, hostname: 'fleet-test', started_at: new Date(T0 + fromMs).toISOString(), first_started_at: new Date(T0 + fromMs).toISOString(),
+    attempt: 1, updated_at: new Date(T0 + toMs).toISOString(), seq: 3, last_item: `SYM${completed - 1}`, last_completed: `SYM${completed - 1}`, batch: null, total_batches: null,
+    batches_done: 0, completed, total: 200, pct: completed / 2, rate_per_s: null, eta_s: null, eta_at: null, events: null, rss_gb: 0.1, elapsed_s: (toMs - fromMs) / 1000,
+    files: { heartbeat: join(dir, runId, 'heartbeat_20261121.log'), batches: join(dir, runId, 'batches_20261121.log'), checkpoint: join(dir, 'checkpoints', `${runId}_completed.json`) },
+  })
+}
+
+/** Each element's opening tag in `html` whose tag opens with `start`, as its attributes. */
+function tagsOf(html: string, start: string): Array<Record<string, string>> {
+  return [...html.matchAll(new RegExp(`${start}[^>]*>`, 'g'))].map((match) => Object.fromEntries([...match[0].matchAll(/([\w-]+)="([^"]*)"/g)].map((attribute) => [attribute[1] as string, attribute[2] as string])))
 }
 
 describe('blackbox postmortem --html, in a real browser', () => {
@@ -615,6 +642,99 @@ describe('blackbox postmortem --html, in a real browser', () => {
     for (const [name, colour, least] of [['rss', REPORT_COLOURS.rss, 300], ['loop delay', REPORT_COLOURS.loopDelay, 300], ['info bars', REPORT_COLOURS.info, 2000], ['error bars', REPORT_COLOURS.error, 200]] as const) {
       const pixels = countColour(png, colour)
       assert.ok(pixels >= least, `${name} (${colour}): ${pixels} pixels painted, at least ${least} expected`)
+    }
+  })
+
+  test('a fleet: the headline, a line, a lane, a row and one colour per process, every progress run', async (t: TestContext) => {
+    const found = findChromium()
+    if ('reason' in found) {
+      t.diagnostic(`skipped: ${found.reason}`)
+      t.skip(`chromium not found: ${found.reason}`)
+      return
+    }
+    const dir = await tempDir(t)
+    const { host, leaky, steady } = FLEET
+    const tsvHead = 'timestamp\trun_id\titem\tbatch\ttotal_batches\tcompleted\ttotal\tpct\trate_per_s\teta_s\tevents\textra\trss_gb\n'
+    writeTree(dir, {
+      '2026-11-21/host_10-00-00.log': fleetRunFile(),
+      'heartbeats/fleet_leaky_heartbeat.json': statusFile(dir, 'fleet_leaky', leaky, 'running', 15, 1000, 1900),
+      'heartbeats/fleet_steady_heartbeat.json': statusFile(dir, 'fleet_steady', steady, 'completed', 200, 1200, 3290),
+      'fleet_leaky/heartbeat_20261121.log': `${tsvHead}${time(T0 + 1850)}\tfleet_leaky\tSYM014\t3\t40\t14\t200\t7\t\t\t\t\t0.16\n`,
+    })
+    const file = join(dir, '2026-11-21/host_10-00-00.log')
+    const report = await analyzeRunFile(file)
+    assert.match(report.headline ?? '', new RegExp(`^worker-leaky \\(pid ${leaky}\\) was killed by SIGKILL from host \\(pid ${host}\\)`))
+    const html = join(dir, 'fleet.html')
+    const made = blackbox(['postmortem', file, '--html', html])
+    assert.equal(made.status, 0, made.stderr)
+    // One browser run for both the DOM and what it painted: each start of Chromium costs seconds.
+    const shot = join(dir, 'fleet.png')
+    const browser = chromium(found.path, join(dir, 'profile'), ['--dump-dom', `--screenshot=${shot}`, '--window-size=1200,1600'], `file://${html}`)
+    assert.equal(browser.status, 0, browser.stderr)
+    const dom = browser.stdout
+    assert.ok(!dom.toLowerCase().includes('<script'), 'no <script> element in the DOM')
+    assert.ok(dom.includes('a record with &lt;script&gt;document.title="pwned"&lt;/script&gt; in it'), 'the record with markup shows as text')
+
+    const labels = { host: `host (pid ${host})`, leaky: `worker-leaky (pid ${leaky})`, steady: `worker-steady (pid ${steady})` }
+    const headline = /<p class="headline" id="headline">([\s\S]*?)<\/p>/.exec(dom)?.[1] ?? ''
+    assert.ok(headline.includes((report.headline ?? '').replace(/>/g, '&gt;')), `the headline at the top: ${headline}`)
+    assert.ok(dom.indexOf('id="headline"') < dom.indexOf('id="verdict"'), 'the headline comes first')
+
+    // A line per process in both charts, and a legend entry of the line's colour for each.
+    const colourOf = new Map<string, string>()
+    for (const id of ['chart-memory', 'chart-loop-delay']) {
+      const svg = svgOf(dom, id)
+      const lines = tagsOf(svg, '<polyline class="series"')
+      assert.deepEqual(lines.map((line) => line['data-label']).sort(), Object.values(labels).sort(), `${id}: a line per process`)
+      assert.equal(polylinePoints(svg).length, 3)
+      const legend = new Map([...svg.matchAll(/<g class="legend-entry" data-label="([^"]*)"><line class="swatch"[^>]* stroke="([^"]*)"/g)].map((match) => [match[1], match[2]]))
+      for (const line of lines) {
+        const label = line['data-label'] as string
+        assert.equal(legend.get(label), line['stroke'], `${id}: the legend names ${label} in its line's colour`)
+        assert.equal(colourOf.get(label) ?? line['stroke'], line['stroke'], `${label} has the same colour in every chart`)
+        colourOf.set(label, line['stroke'] as string)
+      }
+    }
+    assert.equal(new Set(colourOf.values()).size, 3, `a colour each: ${JSON.stringify([...colourOf])}`)
+
+    // A lane per process: its bar in its colour, its error records ticked, its end labelled with the ending.
+    const timeline = svgOf(dom, 'chart-timeline')
+    const lanes = timeline.split('<g class="lane" ').slice(1)
+    const expectedLanes = [
+      [labels.host, 3, 'exit code 1'],
+      [labels.leaky, 1, `killed by SIGKILL from host (pid ${host})`],
+      [labels.steady, 0, 'ended cleanly (exit code 0)'],
+    ] as const
+    assert.equal(lanes.length, expectedLanes.length, 'a lane per process')
+    lanes.forEach((lane, index) => {
+      const [label, errors, ending] = expectedLanes[index] as (typeof expectedLanes)[number]
+      assert.ok(lane.includes(`data-label="${label}"`), `lane ${index} is ${label}, in the order the processes started`)
+      assert.equal(tagsOf(lane, '<rect class="lane-bar"')[0]?.['fill'], colourOf.get(label), `${label}: the bar has the process's colour`)
+      assert.equal(tagsOf(lane, '<line class="lane-mark"').length, errors, `${label}: ${errors} error marks`)
+      assert.equal(/<text class="lane-end-label"[^>]*>([^<]*)<\/text>/.exec(lane)?.[1], ending, `${label}: the end says how it ended`)
+    })
+
+    // A table row per process, worst first, with the leak verdict in words; a section per progress run.
+    const rows = [...dom.matchAll(/<tr data-pid="(\d+)"[\s\S]*?<\/tr>/g)]
+    assert.deepEqual(rows.map((row) => Number(row[1])), report.processes.map((process) => process.pid))
+    assert.deepEqual(rows.map((row) => Number(row[1])), [leaky, host, steady])
+    const verdicts = rows.map((row) => /(possible leak|no leak|not judged):/.exec(row[0])?.[1])
+    assert.deepEqual(verdicts, ['possible leak', 'no leak', 'not judged'], 'too few samples are not judged, never "no leak"')
+    for (const row of rows) {
+      const process = report.processes.find((candidate) => candidate.pid === Number(row[1]))
+      assert.ok(row[0].includes(`style="background: ${colourOf.get(`${process?.name} (pid ${row[1]})`)}"`), `row ${row[1]}: the process's colour`)
+    }
+    const runs = [...dom.matchAll(/<article class="progress-run" data-run-id="([^"]*)">([\s\S]*?)<\/article>/g)]
+    assert.deepEqual(runs.map((run) => run[1]), ['fleet_leaky', 'fleet_steady'], 'every progress run, the unfinished first')
+    const [leakyRun, steadyRun] = runs.map((run) => run[2] ?? '')
+    assert.ok(leakyRun?.includes(labels.leaky) && leakyRun.includes('15 of 200') && leakyRun.includes('item=SYM014'), `fleet_leaky: owner, count, last heartbeat: ${leakyRun}`)
+    assert.ok(steadyRun?.includes(labels.steady) && steadyRun.includes('200 of 200'), 'fleet_steady: owner and count')
+
+    // What the browser painted: each process's colour, in its lane and lines.
+    const png = decodePng(readFileSync(shot))
+    for (const [label, colour] of colourOf) {
+      const pixels = countColour(png, colour, 12)
+      assert.ok(pixels >= 1000, `${label} (${colour}): ${pixels} pixels painted, at least 1000 expected`)
     }
   })
 })

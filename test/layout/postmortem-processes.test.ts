@@ -102,7 +102,7 @@ describe('postmortem: the processes of a fleet', { concurrency: true }, () => {
     const host = report.processes.find((process) => process.pid === HOST)
     assert.equal(leaky?.ending, 'uncaught')
     assert.equal(leaky?.error, 'Error: out of symbols')
-    assert.equal(leaky?.endingText, 'Error: out of symbols')
+    assert.equal(leaky?.endingText, 'uncaught Error: out of symbols')
     assert.equal(host?.ending, 'error')
     assert.equal(report.processes[0]?.pid, LEAKY)
     assert.match(report.headline ?? '', /^worker-leaky \(pid 300\) died of an uncaught error: Error: out of symbols/)
