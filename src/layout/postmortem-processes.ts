@@ -134,6 +134,8 @@ const GUARD_STRENGTH: Readonly<Record<GuardEnding, number>> = { completed: 1, er
 // A record by another process about this one that says it killed it.
 const KILL_WORDS = /\bkill(?:s|ed|ing)?\b|\bterminat(?:e|es|ed|ing)\b/i
 const SIGNAL_NAME = /\bSIG[A-Z0-9]{2,}\b/
+// …and a kill for a hang, as the killer says it.
+const HANG_WORDS = /\b(?:hung|hangs?|stuck|unresponsive|frozen|not responding|no heartbeats?)\b/i
 
 function numberOf(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined
@@ -502,7 +504,7 @@ function story(state: ProcessState, alive: (pid: number) => boolean | null, view
   // What each kind of record says of the end, strongest first.
   const signalReport = state.reports.find((report) => report.signal !== undefined)
   const codeReport = state.reports.find((report) => report.code !== undefined)
-  const saidWhy = state.reports.some((report) => report.kill)
+  const saidWhy = state.reports.some((report) => report.kill && !HANG_WORDS.test(report.record.msg))
   const killReport = state.reports.find((report) => report.kill) ?? signalReport
   const signal = state.exit?.signal ?? state.dead?.signal ?? signalReport?.signal ?? stringOf(state.guardRecords.signal?.fields['signal'])
   const code = state.exit?.code ?? state.dead?.code ?? state.guardCode ?? state.byeCode ?? (signal === undefined ? codeReport?.code : undefined)
