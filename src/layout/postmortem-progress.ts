@@ -37,7 +37,7 @@ export interface ProgressMark {
 export interface PostmortemProgress {
   readonly found: boolean
   /** `option`: named by `--progress`; `pid`: a status file written by the run's process; `time`: a status file written during the run; `tsv`: TSV lines written during the run. */
-  readonly matchedBy: 'option' | 'pid' | 'time' | 'tsv' | null
+  readonly matchedBy: 'option' | 'pid' | 'time' | 'tsv' | 'record' | null
   /** How they were found, or why none were. */
   readonly note: string
   readonly runId: string | null
@@ -71,6 +71,8 @@ export interface ProgressQuery {
   readonly endKnown: boolean
   /** A run id or the path of a status file, to use instead of looking. */
   readonly explicit?: string | undefined
+  /** Run ids the run file's records name (`event=progress runId=…`): theirs whenever written. */
+  readonly named?: readonly string[] | undefined
 }
 
 interface Window {
@@ -347,6 +349,13 @@ export async function findRunsProgress(query: ProgressQuery): Promise<RunProgres
     seen.add(runId)
     runs.push(await describeRun(query, { runId, status: undefined, statusPath: undefined, matchedBy: 'tsv', tsvWindow, tsv }))
   }
+  for (const runId of query.named ?? []) {
+    if (seen.has(runId)) continue
+    seen.add(runId)
+    const statusPath = statusPathOf(dir, runId)
+    const status = readStatusOrUndefined(statusPath)
+    runs.push(await describeRun(query, { runId, status, statusPath: status ? statusPath : undefined, matchedBy: 'record', tsvWindow: undefined }))
+  }
   return runs
     .filter((run) => run.found)
     .map(finish)
@@ -384,6 +393,7 @@ async function describeRun(query: ProgressQuery, found: RunFound): Promise<Postm
     pid: `the status file was written by the run's process (pid ${status?.pid ?? '?'})`,
     time: `the status file was written while the run ran`,
     tsv: `heartbeat or batch lines were written while the run ran`,
+    record: `the run file's records name it (event=progress)`,
   }
   const completed = checkpoint?.completed ?? status?.completed ?? null
   const total = status?.total ?? null

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, dirname } from 'node:path'
 import { LEVEL_NAMES, levelNameOf, type LevelName } from '../core/levels.js'
+import { validateFileNamePart } from '../progress/names.js'
 import { VERDICT_TEXT, type Verdict } from './verdict.js'
 import { judgeMemory, type MemoryEnding } from './memory-trend.js'
 import { headlineOf, pidOf, ProcessTracker, type PostmortemProcess } from './postmortem-processes.js'
@@ -33,6 +34,8 @@ export const ERRORS_KEPT_LAST = 180
 export const HANG_FACTOR = 3
 /** Gaps kept to find the usual heartbeat interval (their median); the interval is configured, so the first ones tell. */
 const MAX_INTERVAL_GAPS = 1000
+/** Progress runs named by records that are looked up, at most (a file is not trusted to name a bounded number). */
+const MAX_NAMED_RUNS = 100
 /** The schema of the `--json` object; raised when a key changes meaning or goes away. */
 export const POSTMORTEM_VERSION = 2
 
@@ -244,6 +247,15 @@ function childPidOf(fields: Record<string, unknown>): number | undefined {
 }
 
 
+function isFileNamePart(value: string): boolean {
+  try {
+    validateFileNamePart(value, 'runId')
+    return true
+  } catch {
+    return false
+  }
+}
+
 function firstLine(text: string): string {
   const newline = text.indexOf('\n')
   return newline === -1 ? text : text.slice(0, newline)
@@ -374,6 +386,8 @@ class RunReader {
   readonly heap = new Map<number | undefined, SeriesReducer>()
   readonly activity = new ActivityCounter()
   readonly processes = new ProcessTracker()
+  /** Progress runs the records name (`event=progress runId=…`, createProgress with a logger). */
+  readonly progressRunIds = new Set<string>()
 
   constructor(keep: number) {
     this.#keep = keep
@@ -394,6 +408,11 @@ class RunReader {
     const event = stringOf(fields['event'])
     if (event !== undefined) this.#event(event, record, pid)
     this.processes.see(record, pid, event)
+    if (event === 'progress' && this.progressRunIds.size < MAX_NAMED_RUNS) {
+      // A run id from the file names a file to read: only one createProgress would accept.
+      const runId = stringOf(fields['runId'])
+      if (runId !== undefined && isFileNamePart(runId)) this.progressRunIds.add(runId)
+    }
     const ending = fields['ending']
     if (isEnding(ending)) {
       this.firstEnding[ending] ??= record
@@ -721,6 +740,7 @@ export async function analyzeRunFile(path: string, options: AnalyzeRunOptions = 
     end: ending.endedAt,
     endKnown: ending.endKnown,
     explicit: options.progress,
+    named: [...reader.progressRunIds],
   }
   const progressRuns = (await findRunsProgress(query)).map((run) => {
     const owner = run.pid === null ? undefined : processes.find((process) => process.pid === run.pid)

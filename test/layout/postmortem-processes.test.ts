@@ -9,6 +9,7 @@ import { compileTimeFormat } from '../../src/core/format/time.ts'
 import { judgeMemory, LEAK_MIN_SAMPLES } from '../../src/layout/memory-trend.ts'
 import { analyzeRunFile } from '../../src/layout/postmortem.ts'
 import { summarizeLogFile } from '../../src/layout/summarize.ts'
+import { createProgress } from '../../src/progress/index.ts'
 import { writeTree } from '../helpers/log-tree.ts'
 import { tempDir } from '../helpers/tmp.ts'
 
@@ -118,6 +119,18 @@ describe('postmortem: the processes of a fleet', { concurrency: true }, () => {
     assert.equal(steady?.hang, true)
     assert.equal(steady?.ending, 'hang')
     assert.match(steady?.endingText ?? '', /^hung: no heartbeat for [\d.]+ s then killed by SIGTERM from host \(pid 200\)$/)
+  })
+
+  test('a progress run the records name is shown whenever its files were written; a name that is a path is not followed', async (t) => {
+    const path = await fleetFile(t, demoFleet() +
+      line(1200, LEAKY, 'INFO', 'resuming run nightly_old: 1 of 3 items already complete event=progress runId=nightly_old completed=1 total=3') +
+      line(1210, LEAKY, 'INFO', 'run ../../secret event=progress runId=../../secret'))
+    // Written now, days after the run file's times: no time or pid matches it, its name does.
+    const progress = createProgress({ dir: join(path, '..', '..'), runId: 'nightly_old', total: 3, resume: false })
+    progress.complete('a')
+    await progress.finish()
+    const report = await analyzeRunFile(path)
+    assert.deepEqual(report.progressRuns.map((run) => [run.runId, run.matchedBy, run.finished, run.completed]), [['nightly_old', 'record', true, 1]])
   })
 
   test('blackbox summary: the supervisor\'s verdict is the ending; how many processes, and the worst', async (t) => {
