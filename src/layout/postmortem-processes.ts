@@ -489,6 +489,12 @@ function errorLineOf(record: ReadRecord): string | null {
   const err = record.fields['err']
   const stack = err !== null && typeof err === 'object' ? (err as { stack?: unknown }).stack : undefined
   if (typeof stack === 'string' && ERROR_HEADER.test(stack)) return firstLine(stack)
+  // pino's err without a stack: `type` and `message`.
+  const message = err !== null && typeof err === 'object' ? (err as { message?: unknown }).message : undefined
+  if (typeof message === 'string') {
+    const type = (err as { type?: unknown }).type
+    return `${typeof type === 'string' && type !== '' ? type : 'Error'}: ${firstLine(message)}`
+  }
   return firstLine(record.msg).replace(/^uncaught exception: /, '') || null
 }
 

@@ -161,14 +161,15 @@ describe('getLatestLogFile', () => {
 })
 
 describe('summarizeLogFile', () => {
-  type Expected = Pick<LogFileSummary, 'records' | 'levels' | 'first' | 'last' | 'ending' | 'endingDetail' | 'exitCode' | 'torn' | 'damaged'>
+  type Expected = Pick<LogFileSummary, 'records' | 'levels' | 'first' | 'last' | 'ending' | 'endingDetail' | 'exitCode' | 'torn' | 'damaged' | 'processes' | 'worst' | 'worstEnding'>
+  const one = (worstEnding: LogFileSummary['worstEnding'], worst?: string): Pick<LogFileSummary, 'processes' | 'worst' | 'worstEnding'> => ({ processes: 1, worst: worst === undefined ? undefined : `process (pid 4321) ${worst}`, worstEnding })
   const cases: ReadonlyArray<readonly [keyof typeof RUNS, Expected]> = [
-    ['completed', { records: 4, levels: { info: 3, success: 1 }, first: localMs('2026-11-21 05:52:25.100'), last: localMs('2026-11-21 05:52:26.353'), ending: 'completed', endingDetail: 'exit code 0', exitCode: 0, torn: false, damaged: undefined }],
-    ['exit3', { records: 3, levels: { info: 2, error: 1 }, first: localMs('2026-11-21 05:52:25.100'), last: localMs('2026-11-21 05:52:25.600'), ending: 'error', endingDetail: 'exit code 3', exitCode: 3, torn: false, damaged: undefined }],
-    ['uncaught', { records: 4, levels: { info: 2, error: 1, fatal: 1 }, first: localMs('2026-11-21 05:52:25.100'), last: localMs('2026-11-21 05:52:25.701'), ending: 'uncaught', endingDetail: 'uncaught exception: boom', exitCode: 1, torn: false, damaged: undefined }],
-    ['sigterm', { records: 3, levels: { info: 2, warn: 1 }, first: localMs('2026-11-21 05:52:25.100'), last: localMs('2026-11-21 05:52:27.000'), ending: 'signal', endingDetail: 'SIGTERM', exitCode: undefined, torn: false, damaged: undefined }],
-    ['sigkill', { records: 3, levels: { debug: 1, info: 2 }, first: localMs('2026-11-21 05:52:25.100'), last: localMs('2026-11-21 05:52:25.300'), ending: 'none', endingDetail: undefined, exitCode: undefined, torn: false, damaged: undefined }],
-    ['torn', { records: 2, levels: { info: 2 }, first: localMs('2026-11-21 05:52:25.100'), last: localMs('2026-11-21 05:52:25.200'), ending: 'none', endingDetail: undefined, exitCode: undefined, torn: true, damaged: undefined }],
+    ['completed', { records: 4, levels: { info: 3, success: 1 }, first: localMs('2026-11-21 05:52:25.100'), last: localMs('2026-11-21 05:52:26.353'), ending: 'completed', endingDetail: 'exit code 0', exitCode: 0, torn: false, damaged: undefined, ...one('clean') }],
+    ['exit3', { records: 3, levels: { info: 2, error: 1 }, first: localMs('2026-11-21 05:52:25.100'), last: localMs('2026-11-21 05:52:25.600'), ending: 'error', endingDetail: 'exit code 3', exitCode: 3, torn: false, damaged: undefined, ...one('error', 'exited with code 3') }],
+    ['uncaught', { records: 4, levels: { info: 2, error: 1, fatal: 1 }, first: localMs('2026-11-21 05:52:25.100'), last: localMs('2026-11-21 05:52:25.701'), ending: 'uncaught', endingDetail: 'uncaught exception: boom', exitCode: 1, torn: false, damaged: undefined, ...one('uncaught', 'died of an uncaught error: Error: boom') }],
+    ['sigterm', { records: 3, levels: { info: 2, warn: 1 }, first: localMs('2026-11-21 05:52:25.100'), last: localMs('2026-11-21 05:52:27.000'), ending: 'signal', endingDetail: 'SIGTERM', exitCode: undefined, torn: false, damaged: undefined, ...one('signal', 'was killed by SIGTERM') }],
+    ['sigkill', { records: 3, levels: { debug: 1, info: 2 }, first: localMs('2026-11-21 05:52:25.100'), last: localMs('2026-11-21 05:52:25.300'), ending: 'none', endingDetail: undefined, exitCode: undefined, torn: false, damaged: undefined, ...one('unknown', 'stopped logging with no ending record') }],
+    ['torn', { records: 2, levels: { info: 2 }, first: localMs('2026-11-21 05:52:25.100'), last: localMs('2026-11-21 05:52:25.200'), ending: 'none', endingDetail: undefined, exitCode: undefined, torn: true, damaged: undefined, ...one('unknown', 'stopped logging with no ending record') }],
   ]
   for (const [run, expected] of cases) {
     test(`a run that ended: ${run}`, async (t) => {
@@ -204,6 +205,9 @@ describe('summarizeLogFile', () => {
       exitCode: 1,
       torn: false,
       damaged: undefined,
+      processes: 1,
+      worst: 'process (pid 1) died of an uncaught error: Error: nope',
+      worstEnding: 'uncaught',
     })
   })
 
