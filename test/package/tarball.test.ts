@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, posix } from 'node:path'
+import { delimiter, join, posix } from 'node:path'
 import { after, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { removeTempDir } from '../helpers/tmp.ts'
@@ -48,9 +48,9 @@ const childEnv = Object.fromEntries(
   Object.entries(process.env).filter(([key]) => !/^(npm_package_|npm_lifecycle_|npm_config_local_prefix$|npm_command$|INIT_CWD$)/.test(key)),
 )
 
-function run(command: string, args: readonly string[], cwd: string, timeoutMs = COMMAND_TIMEOUT_MS): Promise<CommandResult> {
+function run(command: string, args: readonly string[], cwd: string, timeoutMs = COMMAND_TIMEOUT_MS, env: NodeJS.ProcessEnv = childEnv): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd, env: childEnv, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
+    execFile(command, args, { cwd, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
       if (error !== null && error.killed) {
         reject(new Error(`\`${command} ${args.join(' ')}\` did not finish within ${timeoutMs} ms (command timeout); stderr:\n${stderr}`))
         return
@@ -93,6 +93,29 @@ async function installConsumer(work: string, tarball: string): Promise<Installed
   return npmInstall(dir, [tarball])
 }
 
+/** Build tools that are not there: each one says so and fails, as on a machine without them. */
+const MISSING_TOOLS = ['cc', 'gcc', 'c++', 'g++', 'clang', 'clang++', 'make', 'gmake']
+
+/**
+ * The tarball installed into a fresh project on "a machine without a C compiler": PATH
+ * starts with a folder where cc, gcc, c++, g++, clang and make are commands that are not
+ * found (exit 127), so node-gyp cannot build the ring addon. Install scripts run in the
+ * foreground, so their output is captured.
+ */
+async function installWithoutCompiler(work: string, tarball: string): Promise<(Installed & { output?: string })> {
+  const dir = join(work, 'no-compiler')
+  const bin = join(work, 'no-compiler-bin')
+  await cp(CONSUMER_FIXTURE, dir, { recursive: true })
+  await mkdir(bin)
+  for (const tool of MISSING_TOOLS) await writeFile(join(bin, tool), `#!/bin/sh\necho "${tool}: command not found" >&2\nexit 127\n`, { mode: 0o755 })
+  await writeFile(join(dir, 'package.json'), `${JSON.stringify({ name: 'blackbox-no-compiler', private: true, type: 'module' }, null, 2)}\n`)
+  const env = { ...childEnv, PATH: `${bin}${delimiter}${process.env['PATH'] ?? ''}`, CC: join(bin, 'cc'), CXX: join(bin, 'c++') }
+  const result = await run('npm', ['install', '--foreground-scripts', ...NPM_FETCH_FLAGS, tarball], dir, INSTALL_TIMEOUT_MS, env)
+  if (result.code === 0) return { dir, output: `${result.stdout}${result.stderr}` }
+  if (NETWORK_ERROR.test(result.stderr)) return { skip: `the npm registry is unreachable: ${result.stderr.split('\n').find((line) => NETWORK_ERROR.test(line))?.trim() ?? ''}` }
+  throw new Error(describeFailure('npm install without a compiler', result))
+}
+
 /** TypeScript 5 in a folder of its own, for this run only. */
 async function installTypeScript5(work: string): Promise<Installed> {
   const dir = join(work, 'typescript-5')
@@ -106,8 +129,10 @@ const workDir = mkdtemp(join(tmpdir(), 'blackbox-package-'))
 const packed = workDir.then(pack)
 const consumer = Promise.all([workDir, packed]).then(([work, { tarball }]) => installConsumer(work, tarball))
 const typescript5 = workDir.then(installTypeScript5)
+// After the first install, which fills npm's cache: this one then needs nothing from the registry.
+const noCompiler = Promise.all([workDir, packed, consumer]).then(([work, { tarball }]) => installWithoutCompiler(work, tarball))
 // A failure is the tests' to report, when they await; until then it is not unhandled.
-for (const started of [packed, consumer, typescript5]) started.catch(() => {})
+for (const started of [packed, consumer, typescript5, noCompiler]) started.catch(() => {})
 
 after(async () => {
   await removeTempDir(await workDir)
@@ -235,4 +260,20 @@ test('import from a .mjs file loads the package, and the blackbox command runs',
   const version = await run(join(installed.dir, 'node_modules', '.bin', 'blackbox'), ['--version'], installed.dir)
   assert.equal(version.code, 0, describeFailure('blackbox --version', version))
   assert.equal(version.stdout, `${readJson<{ version: string }>(join(REPO, 'package.json')).version}\n`)
+})
+
+test('installed on a machine without a C compiler: one line says the ring addon was not built; a ring sink falls back to sync and says so', async (t) => {
+  const installed = await noCompiler
+  if (installed.skip !== undefined) return t.skip(installed.skip)
+  const lines = (installed.output ?? '').split('\n').filter((line) => line.startsWith('blackbox-log: '))
+  assert.equal(lines.length, 1, `one line from the install script, got:\n${installed.output ?? ''}`)
+  assert.match(lines[0] as string, /^blackbox-log: the ring addon could not be built \(.+\); durability 'ring' falls back to 'sync'$/)
+  assert.equal(existsSync(join(installed.dir, 'node_modules', 'blackbox-log', 'build', 'Release', 'blackbox_ring.node')), false)
+  const log = join(installed.dir, 'logs', 'fallback.log')
+  const result = await run(process.execPath, ['ring-fallback.mjs', log], installed.dir)
+  assert.equal(result.code, 0, describeFailure('node ring-fallback.mjs', result))
+  const report = JSON.parse(result.stdout) as { ring: boolean; warnings: Array<{ code: string; message: string }>; records: Array<{ msg: string }> }
+  assert.equal(report.ring, false)
+  assert.deepEqual(report.warnings.map((warning) => warning.code), ['BLACKBOX_RING_FALLBACK'])
+  assert.deepEqual(report.records.map((record) => record.msg), ['hello without a compiler'])
 })
