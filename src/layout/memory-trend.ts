@@ -16,6 +16,8 @@
  * Fewer than `LEAK_MIN_SAMPLES` samples say nothing either way: no leak is reported.
  */
 
+import { median, round } from './record-values.js'
+
 /** How many windows the series is smoothed into. */
 export const LEAK_WINDOWS = 10
 /** Fewer samples than this are too few to judge. */
@@ -42,24 +44,13 @@ export interface LeakVerdict {
   readonly risePct: number | undefined
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-}
-
-function round(value: number, digits = 1): number {
-  const scale = 10 ** digits
-  return Math.round(value * scale) / scale
-}
-
 /** The medians of `count` consecutive windows of nearly equal size. */
 export function windowMedians(values: readonly number[], count: number): number[] {
   const medians: number[] = []
   for (let i = 0; i < count; i++) {
     const from = Math.floor((i * values.length) / count)
     const to = Math.floor(((i + 1) * values.length) / count)
-    if (to > from) medians.push(median(values.slice(from, to)))
+    if (to > from) medians.push(median(values.slice(from, to)) as number)
   }
   return medians
 }

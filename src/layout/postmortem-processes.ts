@@ -4,6 +4,8 @@ import { UNKNOWN_LEVEL, type ReadRecord } from './read-records.js'
 import { SeriesReducer } from './series.js'
 import type { LevelCounts } from './summarize.js'
 import { VERDICT_TEXT, type Verdict } from './verdict.js'
+import type { PostmortemRecord } from './postmortem.js'
+import { firstLine, iso, median, numberOf, round, stringOf } from './record-values.js'
 
 /**
  * The processes of a run file (issue #20): a `blackbox run` file holds the records of every
@@ -51,16 +53,6 @@ export const PROCESS_ENDING_TEXT: Readonly<Record<ProcessEnding, string>> = {
   clean: 'ended cleanly',
 }
 
-/** One record as the report shows it (the same shape as the run's `lastRecords`). */
-export interface ProcessRecordView {
-  readonly line: number
-  readonly time: string | null
-  readonly level: string
-  readonly pid: number | null
-  readonly message: string
-  readonly stack: string | null
-  readonly fields: Record<string, unknown>
-}
 
 /** `[epoch ms, value]`. */
 export type ProcessSeriesPair = [number, number]
@@ -106,7 +98,7 @@ export interface PostmortemProcess {
   readonly records: number
   readonly levels: LevelCounts
   readonly errorCount: number
-  readonly lastRecords: ProcessRecordView[]
+  readonly lastRecords: PostmortemRecord[]
   readonly ending: ProcessEnding
   /** The ending in words, with what is known: `killed by SIGKILL from host (pid 12)`, `uncaught error: boom`. */
   readonly endingText: string
@@ -136,37 +128,6 @@ const KILL_WORDS = /\bkill(?:s|ed|ing)?\b|\bterminat(?:e|es|ed|ing)\b/i
 const SIGNAL_NAME = /\bSIG[A-Z0-9]{2,}\b/
 // …and a kill for a hang, as the killer says it.
 const HANG_WORDS = /\b(?:hung|hangs?|stuck|unresponsive|frozen|not responding|no heartbeats?)\b/i
-
-function numberOf(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined
-  if (typeof value === 'string' && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(value)) return Number(value)
-  return undefined
-}
-
-function stringOf(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' && value !== 'null' && value !== 'undefined' ? value : undefined
-}
-
-function iso(ms: number | undefined): string | null {
-  return ms === undefined ? null : new Date(ms).toISOString()
-}
-
-function firstLine(text: string): string {
-  const newline = text.indexOf('\n')
-  return (newline === -1 ? text : text.slice(0, newline)).trim()
-}
-
-function round(value: number, digits = 1): number {
-  const scale = 10 ** digits
-  return Math.round(value * scale) / scale
-}
-
-function median(values: readonly number[]): number | undefined {
-  if (values.length === 0) return undefined
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle] : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-}
 
 // The default text preset's `{time} [{pid}]`; JSON records carry `pid`.
 const TEXT_PID = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} \[(\d+)\]/
@@ -377,7 +338,7 @@ export class ProcessTracker {
    * The stories, worst first. `alive` tells whether a pid is still there (on this host), for
    * processes no record ended; `view` turns a record into what the report shows.
    */
-  result(alive: (pid: number) => boolean | null, view?: (record: ReadRecord) => ProcessRecordView): PostmortemProcess[] {
+  result(alive: (pid: number) => boolean | null, view?: (record: ReadRecord) => PostmortemRecord): PostmortemProcess[] {
     this.#placeStderrBlocks()
     const names = new Map<number, string>()
     for (const state of this.#states.values()) if (state.name !== undefined) names.set(state.pid, state.name)
@@ -488,25 +449,25 @@ function errorLineOf(record: ReadRecord): string | null {
   if (stackLine !== undefined) return stackLine
   const err = record.fields['err']
   const stack = err !== null && typeof err === 'object' ? (err as { stack?: unknown }).stack : undefined
-  if (typeof stack === 'string' && ERROR_HEADER.test(stack)) return firstLine(stack)
+  if (typeof stack === 'string' && ERROR_HEADER.test(stack)) return firstLine(stack).trim()
   // pino's err without a stack: `type` and `message`.
   const message = err !== null && typeof err === 'object' ? (err as { message?: unknown }).message : undefined
   if (typeof message === 'string') {
     const type = (err as { type?: unknown }).type
-    return `${typeof type === 'string' && type !== '' ? type : 'Error'}: ${firstLine(message)}`
+    return `${typeof type === 'string' && type !== '' ? type : 'Error'}: ${firstLine(message).trim()}`
   }
-  return firstLine(record.msg).replace(/^uncaught exception: /, '') || null
+  return firstLine(record.msg).trim().replace(/^uncaught exception: /, '') || null
 }
 
 function witnessOf(report: Report, names: ReadonlyMap<number, string>): ProcessWitness {
-  return { pid: report.by, name: names.get(report.by) ?? null, time: iso(report.record.time), message: firstLine(report.record.msg) }
+  return { pid: report.by, name: names.get(report.by) ?? null, time: iso(report.record.time), message: firstLine(report.record.msg).trim() }
 }
 
 function who(witness: ProcessWitness): string {
   return `${witness.name ?? 'process'} (pid ${witness.pid})`
 }
 
-function story(state: ProcessState, alive: (pid: number) => boolean | null, view: ((record: ReadRecord) => ProcessRecordView) | undefined, names: ReadonlyMap<number, string>, supervised: boolean): PostmortemProcess {
+function story(state: ProcessState, alive: (pid: number) => boolean | null, view: ((record: ReadRecord) => PostmortemRecord) | undefined, names: ReadonlyMap<number, string>, supervised: boolean): PostmortemProcess {
   // What each kind of record says of the end, strongest first.
   const signalReport = state.reports.find((report) => report.signal !== undefined)
   const codeReport = state.reports.find((report) => report.code !== undefined)

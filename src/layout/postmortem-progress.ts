@@ -5,6 +5,7 @@ import { CHECKPOINT_FOLDER, dayStamp, jobOf, STATUS_FILE_SUFFIX, STATUS_FOLDER, 
 import { readStatus, type ProgressStatus } from '../progress/status.js'
 import { unescapeTsvField } from '../progress/tsv.js'
 import { isDateFolder } from './run-file-name.js'
+import { iso } from './record-values.js'
 
 /**
  * Finding the progress files (docs/progress.md) of the run a run file describes: its status
@@ -105,10 +106,6 @@ function stampTime(text: string): number | undefined {
   }
   const parsed = Date.parse(text)
   return Number.isNaN(parsed) ? undefined : parsed
-}
-
-function iso(ms: number | undefined): string | null {
-  return ms === undefined ? null : new Date(ms).toISOString()
 }
 
 function listDir(path: string): Dirent[] {

@@ -12,6 +12,7 @@ import { readRecords, UNKNOWN_LEVEL, type ReadRecord, type TornTail } from './re
 import { isDateFolder } from './run-file-name.js'
 import { ActivityCounter, LEVEL_GROUPS, SeriesReducer, type LevelGroup } from './series.js'
 import { damageOf, ENDING_STRENGTH, NO_ENDING_TEXT, type LevelCounts, type RunEnding } from './summarize.js'
+import { firstLine, iso, median, numberOf, round, stringOf } from './record-values.js'
 
 export type { PostmortemProgress, ProgressMark, RunProgress } from './postmortem-progress.js'
 export type { PostmortemProcess, ProcessEnding, ProcessMemory, ProcessWitness } from './postmortem-processes.js'
@@ -223,21 +224,6 @@ type MemorySource = (typeof MEMORY_SOURCES)[number]
 export const MEMORY_SOURCE_TEXT: Readonly<Record<MemorySource, string>> = { sample: "the supervisor's samples", 'child-heartbeat': "the child's heartbeats", heartbeat: 'heartbeats' }
 
 
-function iso(ms: number | undefined): string | null {
-  return ms === undefined ? null : new Date(ms).toISOString()
-}
-
-/** Text formats write numbers bare, so they read back as strings. */
-function numberOf(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined
-  if (typeof value === 'string' && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(value)) return Number(value)
-  return undefined
-}
-
-function stringOf(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined
-}
-
 /**
  * The pid a supervisor's record is about (the child's): its `pid` field, written `pid_` since
  * the logger renames fields that would forge the record's own keys (core/field-names.ts).
@@ -254,11 +240,6 @@ function isFileNamePart(value: string): boolean {
   } catch {
     return false
   }
-}
-
-function firstLine(text: string): string {
-  const newline = text.indexOf('\n')
-  return newline === -1 ? text : text.slice(0, newline)
 }
 
 function stackOf(record: ReadRecord): string | undefined {
@@ -289,18 +270,6 @@ function viewOf(record: ReadRecord): PostmortemRecord {
 
 function isEnding(value: unknown): value is Exclude<RunEnding, 'none'> {
   return value === 'completed' || value === 'error' || value === 'signal' || value === 'uncaught'
-}
-
-function median(values: readonly number[]): number | undefined {
-  if (values.length === 0) return undefined
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle] : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-}
-
-function round(value: number, digits = 1): number {
-  const scale = 10 ** digits
-  return Math.round(value * scale) / scale
 }
 
 function pairs(reducer: SeriesReducer | undefined): SeriesPair[] {

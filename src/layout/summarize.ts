@@ -5,6 +5,7 @@ import { headlineOf, pidOf, ProcessTracker, type PostmortemProcess } from './pos
 import { readRecords, UNKNOWN_LEVEL, type ReadRecord, type TornTail } from './read-records.js'
 import { isDateFolder } from './run-file-name.js'
 import { VERDICT_TEXT, type Verdict } from './verdict.js'
+import { firstLine } from './record-values.js'
 
 /**
  * How a run ended, as the crash guard's records say (their `ending` field), or `none` when
@@ -63,11 +64,6 @@ export function damageOf(torn: TornTail | undefined): string | undefined {
 
 function isEnding(value: unknown): value is Exclude<RunEnding, 'none'> {
   return value === 'completed' || value === 'error' || value === 'signal' || value === 'uncaught'
-}
-
-function firstLine(text: string): string {
-  const newline = text.indexOf('\n')
-  return newline === -1 ? text : text.slice(0, newline)
 }
 
 function exitCodeOf(record: ReadRecord): number | undefined {

@@ -16,7 +16,7 @@ import { ActivityCounter } from '../../src/layout/series.ts'
 import { sparkline } from '../../src/layout/sparkline.ts'
 import { NO_ENDING_TEXT } from '../../src/layout/summarize.ts'
 import { localMs, writeTree } from '../helpers/log-tree.ts'
-import { chromium, findChromium } from '../helpers/chromium.ts'
+import { chromium, chromiumOrSkip } from '../helpers/chromium.ts'
 import { countColour, decodePng } from '../helpers/png.ts'
 import { fixturePath, spawnNode, waitUntil, type NodeChild } from '../helpers/process.ts'
 import { listRunFiles } from '../helpers/run-files.ts'
@@ -583,12 +583,8 @@ function tagsOf(html: string, start: string): Array<Record<string, string>> {
 
 describe('blackbox postmortem --html, in a real browser', () => {
   test('one self-contained file: charts drawn, the ending, every log text escaped', async (t: TestContext) => {
-    const found = findChromium()
-    if ('reason' in found) {
-      t.diagnostic(`skipped: ${found.reason}`)
-      t.skip(`chromium not found: ${found.reason}`)
-      return
-    }
+    const browser = chromiumOrSkip(t)
+    if (browser === undefined) return
     const dir = await tempDir(t)
     const handle = spawnNode(PROGRAM, [dir, 'report'])
     const file = await ready(handle)
@@ -607,7 +603,7 @@ describe('blackbox postmortem --html, in a real browser', () => {
     assert.ok(source.includes(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`), 'a policy that forbids fetching')
 
     const profile = join(dir, 'profile')
-    const dump = chromium(found.path, profile, ['--dump-dom'], `file://${html}`)
+    const dump = chromium(browser, profile, ['--dump-dom'], `file://${html}`)
     assert.equal(dump.status, 0, dump.stderr)
     const dom = dump.stdout
     // The records holding markup are text in the page, not elements.
@@ -632,7 +628,7 @@ describe('blackbox postmortem --html, in a real browser', () => {
     for (const id of ['chart-memory', 'chart-loop-delay', 'chart-records']) assert.ok(/<line class="marker"[^>]*>(<\/line>)?\s*<text[^>]*>end: uncaught exception<\/text>/.test(svgOf(dom, id)), `${id} marks the end`)
 
     const shot = join(dir, 'report.png')
-    const screenshot = chromium(found.path, profile, [`--screenshot=${shot}`, '--window-size=1200,1600'], `file://${html}`)
+    const screenshot = chromium(browser, profile, [`--screenshot=${shot}`, '--window-size=1200,1600'], `file://${html}`)
     assert.equal(screenshot.status, 0, screenshot.stderr)
     assert.ok(existsSync(shot), 'the screenshot was written')
     assert.ok(statSync(shot).size > 30_000, `a screenshot of a page with charts, not a blank one: ${statSync(shot).size} bytes`)
@@ -646,12 +642,8 @@ describe('blackbox postmortem --html, in a real browser', () => {
   })
 
   test('a fleet: the headline, a line, a lane, a row and one colour per process, every progress run', async (t: TestContext) => {
-    const found = findChromium()
-    if ('reason' in found) {
-      t.diagnostic(`skipped: ${found.reason}`)
-      t.skip(`chromium not found: ${found.reason}`)
-      return
-    }
+    const browser = chromiumOrSkip(t)
+    if (browser === undefined) return
     const dir = await tempDir(t)
     const { host, leaky, steady } = FLEET
     const tsvHead = 'timestamp\trun_id\titem\tbatch\ttotal_batches\tcompleted\ttotal\tpct\trate_per_s\teta_s\tevents\textra\trss_gb\n'
@@ -669,9 +661,9 @@ describe('blackbox postmortem --html, in a real browser', () => {
     assert.equal(made.status, 0, made.stderr)
     // One browser run for both the DOM and what it painted: each start of Chromium costs seconds.
     const shot = join(dir, 'fleet.png')
-    const browser = chromium(found.path, join(dir, 'profile'), ['--dump-dom', `--screenshot=${shot}`, '--window-size=1200,1600'], `file://${html}`)
-    assert.equal(browser.status, 0, browser.stderr)
-    const dom = browser.stdout
+    const drawn = chromium(browser, join(dir, 'profile'), ['--dump-dom', `--screenshot=${shot}`, '--window-size=1200,1600'], `file://${html}`)
+    assert.equal(drawn.status, 0, drawn.stderr)
+    const dom = drawn.stdout
     assert.ok(!dom.toLowerCase().includes('<script'), 'no <script> element in the DOM')
     assert.ok(dom.includes('a record with &lt;script&gt;document.title="pwned"&lt;/script&gt; in it'), 'the record with markup shows as text')
 

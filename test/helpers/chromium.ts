@@ -27,3 +27,12 @@ export function chromium(path: string, profile: string, args: readonly string[],
   ], { encoding: 'utf8', timeout: 30_000, maxBuffer: 64 * 1024 * 1024 })
   return { status: result.status, stdout: result.stdout, stderr: result.stderr }
 }
+
+/** The chromium to use, or undefined after skipping the test with the reason (printed too). */
+export function chromiumOrSkip(t: { diagnostic(message: string): void; skip(message: string): void }): string | undefined {
+  const found = findChromium()
+  if ('path' in found) return found.path
+  t.diagnostic(`skipped: ${found.reason}`)
+  t.skip(`chromium not found: ${found.reason}`)
+  return undefined
+}
