@@ -15,13 +15,16 @@ export const POSTMORTEM_USAGE = `Usage: blackbox postmortem [FILE|latest] [--dir
 Tells what happened to a run: how it ended (the verdict, exit code or signal, when, after
 how long), every error and fatal record with its stack, the last records, the last
 heartbeat and the longest silence between heartbeats (a hang), the worst event-loop delay,
-memory over time with a warning when it rose across the run (possible leak), and the last
-progress marks of the same run.
+memory over time with a warning when it rose across the run (possible leak), and the
+progress runs of the same run, unfinished first. A \`blackbox run\` file holds every
+process that logged through it (a host and its workers): each one's story is told, worst
+ending first, and the worst of them heads the report.
 
 FILE is a run file (text, loguru or JSON lines, plain or .gz), written by the program's
 own setupLogging() or by \`blackbox run\`; \`latest\` (the default) is the newest run file
-under DIR that can be read (others are passed over, with a note). A ring left beside FILE (FILE.ring: durability 'ring', a process killed while
-logging) is recovered into FILE first, so the report has its last records.
+under DIR that can be read (others are passed over, with a note). A ring left beside FILE
+(FILE.ring: durability 'ring', a process killed while logging) is recovered into FILE
+first, so the report has its last records.
 
 Options:
   --dir DIR        the log folder (default ${DEFAULT_LOG_DIR}): where \`latest\` looks and where the

@@ -7,7 +7,8 @@ export const SUMMARY_USAGE = `Usage: blackbox summary [--dir DIR] [--days N] [--
 
 For each run file under DIR/YYYY-MM-DD/, newest first: its day, name and size, records
 per level, the first and last time, and how the run ended (completed, error with the exit
-code, signal, uncaught error; or "no ending record: killed or still running").
+code, signal, uncaught error; or "no ending record: killed or still running"); for a
+file of several processes (\`blackbox run\` with workers), how many, and the worst ending.
 
 Options:
   --dir DIR   the log folder (default ${DEFAULT_LOG_DIR})
