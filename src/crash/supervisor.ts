@@ -85,6 +85,8 @@ interface Attempt {
   /** When the child exited. */
   exitedAt: number | undefined
   lastHeartbeat: number | undefined
+  /** The child itself checks in (it logs through the collector), not only its workers. */
+  ownHeartbeats: boolean
   hangReported: boolean
   hangKilled: boolean
 }
@@ -174,7 +176,11 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
       if (current && client.pid === current.child.pid && level >= LEVEL_VALUES.fatal && /event[=":]+(uncaught|unhandledRejection)/.test(text)) current.uncaught = true
     },
     onHeartbeat: (client, beat) => {
-      if (current) current.lastHeartbeat = Date.now()
+      // The child's own heartbeats, once it sends them: a worker that checks in says nothing
+      // of whether the child is stuck. A child that logs nothing itself (a shell around the
+      // workers) is judged by its workers'.
+      if (current && client.pid === current.child.pid) current.ownHeartbeats = true
+      if (current && (client.pid === current.child.pid || !current.ownHeartbeats)) current.lastHeartbeat = Date.now()
       logger.debug(
         { event: 'child-heartbeat', client: client.name, pid: client.pid, rssMB: Math.round(beat.rssBytes / 104857.6) / 10, heapUsedMB: Math.round(beat.heapUsedBytes / 104857.6) / 10, loopDelayMs: beat.loopDelayMs, uptimeS: beat.uptimeS },
         `heartbeat from ${client.name}`,
@@ -237,7 +243,7 @@ export async function runSupervised(options: RunOptions): Promise<RunResult> {
         NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --report-on-signal --report-signal=SIGUSR2 --report-directory=${dirname(runFile)}`.trim(),
       },
     })
-    const attempt: Attempt = { child, startError: undefined, uncaught: false, stderrReports: [], exitedAt: undefined, lastHeartbeat: undefined, hangReported: false, hangKilled: false }
+    const attempt: Attempt = { child, startError: undefined, uncaught: false, stderrReports: [], exitedAt: undefined, lastHeartbeat: undefined, ownHeartbeats: false, hangReported: false, hangKilled: false }
     current = attempt
     collector.attach(child)
     child.once('exit', () => {

@@ -183,6 +183,21 @@ test('a host and the worker it forks, SIGKILLed by the host: both introduced wit
   assert.match(text, /event=run-end verdict=clean/)
 })
 
+test('a host that hangs while its worker checks in: the host is hung all the same (the worker\'s heartbeats are not the host\'s)', { timeout: 30_000 }, async (t) => {
+  const dir = await tempDir(t)
+  const fleet = fixturePath('run-fleet.mjs')
+  const supervisor = spawn(process.execPath, [bin, 'run', '--dir', dir, '--heartbeat-interval', '100', '--hang-after', '600', '--on-hang', 'kill', '--sample-interval', '50', '--', process.execPath, fleet, 'host', 'hang'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  t.after(() => supervisor.kill('SIGKILL'))
+  const exited = new Promise((resolve) => supervisor.once('exit', resolve))
+  const beats = (client: string): number => (runTextIn(dir, 'run-fleet').match(new RegExp(`event=child-heartbeat client=${client} `, 'g')) ?? []).length
+  await waitUntil(() => beats('host') >= 2 && beats('worker-1') >= 2, { what: 'the host and its worker to check in', timeoutMs: 15_000 })
+  supervisor.stdin.write('hang\n')
+  assert.equal(await exited, 137)
+  const text = readFileSync(runFileIn(dir, 'run-fleet'), 'utf8')
+  assert.match(text, /no heartbeat from the child for [\d.]+ s: it seems hung \(kill\) event=hang/)
+  assert.match(text, /event=run-end verdict=hang/)
+})
+
 test('a worker that throws on the stderr it shares with its host: one ERROR record, but the host’s exit 1 stays an error exit', async (t) => {
   const dir = await tempDir(t)
   const result = spawnSync(process.execPath, [bin, 'run', '--dir', dir, '--', process.execPath, fixturePath('run-fleet.mjs'), 'host', 'throw'], { encoding: 'utf8', timeout: 30_000 })
